@@ -1,0 +1,361 @@
+"""Typed content models. Each file's model refuses unknown keys (typos), wrong types and
+non-positive working days; `Content.reference_problems` checks links between files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Actor = Literal["insured", "service", "hospital", "lab", "expert"]
+
+ACTOR_NAMES: dict[str, str] = {
+    "insured": "被保险人",
+    "service": "服务人员",
+    "hospital": "医院",
+    "lab": "实验室",
+    "expert": "专家",
+}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Hotline(Model):
+    display: Text
+    tel: Annotated[str, StringConstraints(pattern=r"^\d{7,12}$")]
+
+
+class Product(Model):
+    name: Text
+    hotline: Hotline
+    waiting_period_days: Annotated[int, Field(ge=0, le=730)]
+    waiting_period_note: Text
+    identity_note: Text
+    sensitive_consent: Text
+    fairness_notes: list[Text] = []
+
+
+class Event(Model):
+    id: Id
+    name: Text
+    actor: Actor
+    needs_date: bool = False
+
+
+class DocumentType(Model):
+    id: Id
+    name: Text
+
+
+class Use(Model):
+    id: Id
+    name: Text
+    times: PositiveInt
+
+
+class Promise(Model):
+    id: Id
+    use: Id
+    working_days: PositiveInt
+    starts_after: Annotated[list[Id], Field(min_length=1)]
+    promise: Text
+
+
+class AdvanceBooking(Model):
+    working_days: PositiveInt
+    text: Text
+
+
+class DocumentRef(Model):
+    id: Id
+    required: bool = False
+
+
+class Sample(Model):
+    id: Id
+    name: Text
+
+
+class Note(Model):
+    kind: Literal["rule", "disclaimer", "note"]
+    text: Text
+
+
+class FlowStep(Model):
+    id: Id
+    title: Text
+    actor: Actor
+    detail: Text
+    insured_provides: list[Text] = []
+    promises: list[Id] = []
+    event: Id | None = None
+
+
+class Service(Model):
+    id: Id
+    name: Text
+    short_name: Text
+    summary: Text
+    eligibility: Text
+    purpose: Text | None = None
+    lapse: Text
+    uses: Annotated[list[Use], Field(min_length=1)]
+    promises: list[Promise] = []
+    advance_booking: AdvanceBooking | None = None
+    documents: list[DocumentRef] = []
+    samples_note: Text | None = None
+    samples: list[Sample] = []
+    hospitals_note: Text | None = None
+    notes: list[Note] = []
+    flow: Annotated[list[FlowStep], Field(min_length=1)]
+
+    def promise(self, promise_id: str) -> Promise:
+        return next(p for p in self.promises if p.id == promise_id)
+
+    def use(self, use_id: str) -> Use:
+        return next(u for u in self.uses if u.id == use_id)
+
+    def promises_for(self, use_id: str) -> list[Promise]:
+        return [p for p in self.promises if p.use == use_id]
+
+    @property
+    def required_documents(self) -> list[DocumentRef]:
+        return [d for d in self.documents if d.required]
+
+
+class ServicesFile(Model):
+    product: Product
+    events: Annotated[list[Event], Field(min_length=1)]
+    documents: list[DocumentType]
+    services: Annotated[list[Service], Field(min_length=1)]
+
+
+class City(Model):
+    id: Id
+    name: Text
+    province: Text
+
+
+class CitiesFile(Model):
+    coverage_note: Text
+    cities: Annotated[list[City], Field(min_length=1)]
+
+
+class Hospital(Model):
+    id: Id
+    name: Text
+    short_name: Text | None = None
+    city: Id
+    services: Annotated[list[Id], Field(min_length=1)]
+
+
+class HospitalsFile(Model):
+    sample_data: bool = False
+    hospitals: list[Hospital]
+
+
+class HolidayRange(Model):
+    name: Text
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+
+class MakeupDay(Model):
+    name: Text
+    date: dt.date
+
+
+class YearArrangement(Model):
+    notice: Text
+    holidays: Annotated[list[HolidayRange], Field(min_length=1)]
+    workdays: list[MakeupDay] = []
+
+
+class CalendarFile(Model):
+    years: dict[Annotated[int, Field(ge=2004, le=2099)], YearArrangement] = {}
+
+
+Loc = tuple[str | int, ...]
+# (file key, location, message, fix)
+RefProblem = tuple[str, Loc, str, str]
+
+
+class Content(BaseModel):
+    """All content files, validated together. `version` identifies the exact content."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    services_file: ServicesFile
+    cities_file: CitiesFile
+    hospitals_file: HospitalsFile
+    calendar_file: CalendarFile
+    version: str = ""
+
+    # -- convenient views -------------------------------------------------
+    @property
+    def product(self) -> Product:
+        return self.services_file.product
+
+    @property
+    def services(self) -> list[Service]:
+        return self.services_file.services
+
+    @property
+    def cities(self) -> list[City]:
+        return self.cities_file.cities
+
+    @property
+    def hospitals(self) -> list[Hospital]:
+        return self.hospitals_file.hospitals
+
+    @cached_property
+    def service_by_id(self) -> dict[str, Service]:
+        return {s.id: s for s in self.services}
+
+    @cached_property
+    def event_by_id(self) -> dict[str, Event]:
+        return {e.id: e for e in self.services_file.events}
+
+    @cached_property
+    def document_by_id(self) -> dict[str, DocumentType]:
+        return {d.id: d for d in self.services_file.documents}
+
+    @cached_property
+    def city_by_id(self) -> dict[str, City]:
+        return {c.id: c for c in self.cities}
+
+    @cached_property
+    def hospital_by_id(self) -> dict[str, Hospital]:
+        return {h.id: h for h in self.hospitals}
+
+    def service(self, service_id: str) -> Service:
+        return self.service_by_id[service_id]
+
+    def hospitals_in(self, city_id: str, service_id: str | None = None) -> list[Hospital]:
+        return [h for h in self.hospitals
+                if h.city == city_id and (service_id is None or service_id in h.services)]
+
+    def provinces(self) -> dict[str, list[City]]:
+        """Cities grouped by province, in content order."""
+        grouped: dict[str, list[City]] = {}
+        for city in self.cities:
+            grouped.setdefault(city.province, []).append(city)
+        return grouped
+
+    # -- links between items and files ------------------------------------
+    def reference_problems(self) -> list[RefProblem]:
+        problems: list[RefProblem] = []
+        sf = self.services_file
+
+        def unique(file: str, base: Loc, items: list, what: str) -> None:
+            seen: dict[str, int] = {}
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    problems.append((file, (*base, i, "id"),
+                                     f"{what}编号“{item.id}”重复（第 {seen[item.id] + 1} 项已经用过）。",
+                                     "每个编号只能用一次：改成一个新的编号，或删除重复的这一项。"))
+                else:
+                    seen[item.id] = i
+
+        unique("services", ("events",), sf.events, "事件")
+        unique("services", ("documents",), sf.documents, "资料")
+        unique("services", ("services",), sf.services, "服务")
+        unique("cities", ("cities",), self.cities, "城市")
+        unique("hospitals", ("hospitals",), self.hospitals, "医院")
+        names: dict[str, int] = {}
+        for i, city in enumerate(self.cities):
+            if city.name in names:
+                problems.append(("cities", ("cities", i, "name"), f"城市“{city.name}”写了两次。",
+                                 "删除重复的这一项。"))
+            names.setdefault(city.name, i)
+
+        events = ", ".join(self.event_by_id)
+        for si, svc in enumerate(sf.services):
+            base: Loc = ("services", si)
+            unique("services", (*base, "uses"), svc.uses, "使用次数")
+            unique("services", (*base, "promises"), svc.promises, "时效承诺")
+            unique("services", (*base, "documents"), svc.documents, "资料")
+            unique("services", (*base, "samples"), svc.samples, "样本")
+            unique("services", (*base, "flow"), svc.flow, "流程步骤")
+            use_ids = {u.id for u in svc.uses}
+            promise_ids = {p.id for p in svc.promises}
+            for pi, promise in enumerate(svc.promises):
+                if promise.use not in use_ids:
+                    problems.append(("services", (*base, "promises", pi, "use"),
+                                     f"时效承诺用到的“{promise.use}”不是本服务的使用项。",
+                                     f"改成本服务 uses 里的一个编号：{', '.join(sorted(use_ids))}。"))
+                for ei, event in enumerate(promise.starts_after):
+                    if event not in self.event_by_id:
+                        problems.append(("services", (*base, "promises", pi, "starts_after", ei),
+                                         f"起算事件“{event}”不存在。",
+                                         f"改成 events 里的一个编号：{events}。"))
+            for di, doc in enumerate(svc.documents):
+                if doc.id not in self.document_by_id:
+                    problems.append(("services", (*base, "documents", di, "id"),
+                                     f"资料“{doc.id}”没有在文件开头的 documents 里定义。",
+                                     "在 documents 里添加这个资料（编号和中文名称），或改成已有的编号："
+                                     + ", ".join(self.document_by_id) + "。"))
+            for fi, step in enumerate(svc.flow):
+                for ri, ref in enumerate(step.promises):
+                    if ref not in promise_ids:
+                        problems.append(("services", (*base, "flow", fi, "promises", ri),
+                                         f"流程步骤引用的时效承诺“{ref}”不存在。",
+                                         "改成本服务 promises 里的一个编号："
+                                         + (", ".join(sorted(promise_ids)) or "（本服务还没有时效承诺）")
+                                         + "。"))
+                if step.event is not None and step.event not in self.event_by_id:
+                    problems.append(("services", (*base, "flow", fi, "event"),
+                                     f"事件“{step.event}”不存在。",
+                                     f"改成 events 里的一个编号：{events}。"))
+            if svc.flow[0].event != "request":
+                problems.append(("services", (*base, "flow", 0, "event"),
+                                 "流程的第一步必须是提交申请（event: request）。",
+                                 "在第一步写上 event: request。"))
+
+        city_ids = set(self.city_by_id)
+        service_ids = set(self.service_by_id)
+        for hi, hospital in enumerate(self.hospitals):
+            if hospital.city not in city_ids:
+                problems.append(("hospitals", ("hospitals", hi, "city"),
+                                 f"城市“{hospital.city}”不在覆盖城市名单里。",
+                                 "改成 cities.yaml 里的城市编号（如 beijing），"
+                                 "或先在 cities.yaml 里添加这个城市。"))
+            for xi, sid in enumerate(hospital.services):
+                if sid not in service_ids:
+                    problems.append(("hospitals", ("hospitals", hi, "services", xi),
+                                     f"服务“{sid}”不存在。",
+                                     f"改成服务编号之一：{', '.join(service_ids)}。"))
+
+        for year, arrangement in self.calendar_file.years.items():
+            base = ("years", year)
+            for ri, rng in enumerate(arrangement.holidays):
+                if rng.end < rng.start:
+                    problems.append(("calendar", (*base, "holidays", ri, "to"),
+                                     f"放假结束日期 {rng.end} 早于开始日期 {rng.start}。",
+                                     "把 from 写成第一天、to 写成最后一天。"))
+                if (rng.end - rng.start).days > 15:
+                    problems.append(("calendar", (*base, "holidays", ri, "to"),
+                                     f"一次放假长达 {(rng.end - rng.start).days + 1} 天，不像真实的安排。",
+                                     "请核对通知里的起止日期。"))
+                for day in (rng.start, rng.end):
+                    if abs(day.year - year) > 1 or (day.year != year and day.month not in (1, 12)):
+                        problems.append(("calendar", (*base, "holidays", ri),
+                                         f"日期 {day} 不属于 {year} 年的安排。",
+                                         f"请确认年份，或把它移到 {day.year} 年下面。"))
+                        break
+            for wi, makeup in enumerate(arrangement.workdays):
+                if makeup.date.weekday() < 5:
+                    problems.append(("calendar", (*base, "workdays", wi, "date"),
+                                     f"{makeup.date} 本来就是工作日（周一到周五），不需要写成调休上班。",
+                                     "调休上班日应是周六或周日，请核对通知。"))
+                if abs(makeup.date.year - year) > 1:
+                    problems.append(("calendar", (*base, "workdays", wi, "date"),
+                                     f"日期 {makeup.date} 不属于 {year} 年的安排。",
+                                     "请确认年份。"))
+        return problems

@@ -1,0 +1,80 @@
+"""Read YAML keeping line numbers, so that a problem can name the line an editor must fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError
+
+from .problems import ContentError, Problem
+
+Loc = tuple[str | int, ...]
+
+
+def read_yaml(path: Path, display_name: str) -> Any:
+    """Parse one YAML file; syntax errors and duplicate keys become a ContentError."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError([Problem(display_name, "", "找不到这个文件。",
+                                    "请从版本库恢复这个文件，或确认文件名拼写正确。")]) from None
+    except UnicodeDecodeError:
+        raise ContentError([Problem(display_name, "", "文件不是 UTF-8 编码，中文会显示成乱码。",
+                                    "请用编辑器把文件另存为 UTF-8 编码。")]) from None
+    try:
+        return yaml.load(text)
+    except DuplicateKeyError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ContentError([Problem(display_name, "", f"同一层里有重复的项：{exc.problem}。",
+                                    "每一项只能写一次，请删除或合并重复的那一行。", line)]) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ContentError([Problem(
+            display_name, "", f"YAML 格式有误（{exc.problem or exc.context}）。",
+            "请检查这一行及上一行的缩进（用空格，不要用 Tab）、冒号后的空格、引号和括号是否成对。",
+            line)]) from None
+
+
+def line_of(data: Any, loc: Loc) -> int | None:
+    """Best line number (1-based) for a location: the deepest node that still exists."""
+    line = None
+    node = data
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            if isinstance(node, CommentedMap | CommentedSeq) and line is None:
+                line = node.lc.line + 1
+            break
+    return line
+
+
+def path_text(data: Any, loc: Loc) -> str:
+    """services[0](green_channel).promises[1] — list items named by their id when they have one."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and 0 <= key < len(node):
+                node = node[key]
+                if isinstance(node, dict) and isinstance(node.get("id"), str):
+                    label += f"({node['id']})"
+            else:
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts)
