@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from pathlib import Path
@@ -78,10 +79,20 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
 
 
 def _problems_from_validation(exc: ValidationError, data: Any, display: str) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    # a typo shows up as an unknown key plus a missing one beside it: name the likely intent
+    missing = {}
+    for err in errors:
+        if err["type"] == "missing":
+            missing.setdefault(tuple(err["loc"][:-1]), []).append(str(err["loc"][-1]))
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(err["loc"])
         message, fix = _describe(err)
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), missing.get(loc[:-1], []), n=1)
+            if close:
+                fix = f"是不是想写“{close[0]}”？请改正拼写。"
         problems.append(Problem(display, path_text(data, loc), message, fix, line_of(data, loc)))
     return problems
 
