@@ -64,9 +64,18 @@ class Deadline:
         return data
 
 
+# A year's New Year arrangement can reach back into the last days of December before it:
+# 2007-12-29 and 2018-12-29 were make-up working days, 2007-12-31 and 2018-12-31 holidays.
+# A date from this day of December on depends on the next year's arrangement too.
+NEXT_YEAR_REACHES_BACK_TO = (12, 24)
+
+
 def _years(cal: WorkCalendar, start: dt.date, end: dt.date
            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    years = tuple(range(start.year, end.year + 1))
+    last = end.year
+    if (end.month, end.day) >= NEXT_YEAR_REACHES_BACK_TO and last + 1 <= cal.last_year:
+        last += 1
+    years = tuple(range(start.year, last + 1))
     return years, tuple(y for y in years if not cal.is_official(y))
 
 

@@ -53,12 +53,14 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
         bound = ctx.get("ge", ctx.get("le", ctx.get("lt")))
         return f"数值 {shown} 超出允许范围（界限 {bound}）。", "请核对这个数字。"
     if kind in ("string_type",):
-        return f"这里应该是文字，现在是 {shown}。", "写成文字；纯数字的文字请加英文引号，例如 \"4006065033\"。"
+        return (f"这里应该是文字，现在是 {shown}。",
+                "写成文字；纯数字的文字请加英文引号，例如 \"4006065033\"。")
     if kind == "string_too_short":
         return "这里不能为空。", "请填写内容。"
     if kind == "string_pattern_mismatch":
         if field in ("tel",):
-            return f"电话号码 {shown} 格式不对。", "只写数字，不要空格和横线，并加英文引号，例如 \"4006065033\"。"
+            return (f"电话号码 {shown} 格式不对。",
+                    "只写数字，不要空格和横线，并加英文引号，例如 \"4006065033\"。")
         return (f"编号 {shown} 格式不对。",
                 "编号只能用小写英文字母、数字、横线和下划线，例如 green_channel 或 bj-pumch。")
     if kind in ("bool_type", "bool_parsing"):
@@ -68,7 +70,8 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
     if kind in ("list_type", "too_short"):
         if kind == "too_short":
             return "这个列表不能为空。", "至少写一项。"
-        return f"这里应该是一个列表（每行以“- ”开头），现在是 {shown}。", "参照其他条目，把每一项写成“- ”开头的一行。"
+        return (f"这里应该是一个列表（每行以“- ”开头），现在是 {shown}。",
+                "参照其他条目，把每一项写成“- ”开头的一行。")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"这里应该是一组“名称: 值”的内容，现在是 {shown}。", "参照同类的其他条目改写。"
     if kind == "literal_error":

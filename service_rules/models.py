@@ -258,7 +258,8 @@ class Content(BaseModel):
             for i, item in enumerate(items):
                 if item.id in seen:
                     problems.append((file, (*base, i, "id"),
-                                     f"{what}编号“{item.id}”重复（第 {seen[item.id] + 1} 项已经用过）。",
+                                     f"{what}编号“{item.id}”重复"
+                                     f"（第 {seen[item.id] + 1} 项已经用过）。",
                                      "每个编号只能用一次：改成一个新的编号，或删除重复的这一项。"))
                 else:
                     seen[item.id] = i
@@ -289,7 +290,8 @@ class Content(BaseModel):
                 if promise.use not in use_ids:
                     problems.append(("services", (*base, "promises", pi, "use"),
                                      f"时效承诺用到的“{promise.use}”不是本服务的使用项。",
-                                     f"改成本服务 uses 里的一个编号：{', '.join(sorted(use_ids))}。"))
+                                     "改成本服务 uses 里的一个编号："
+                                     f"{', '.join(sorted(use_ids))}。"))
                 for ei, event in enumerate(promise.starts_after):
                     if event not in self.event_by_id:
                         problems.append(("services", (*base, "promises", pi, "starts_after", ei),
@@ -299,7 +301,8 @@ class Content(BaseModel):
                 if doc.id not in self.document_by_id:
                     problems.append(("services", (*base, "documents", di, "id"),
                                      f"资料“{doc.id}”没有在文件开头的 documents 里定义。",
-                                     "在 documents 里添加这个资料（编号和中文名称），或改成已有的编号："
+                                     "在 documents 里添加这个资料（编号和中文名称），"
+                                     "或改成已有的编号："
                                      + ", ".join(self.document_by_id) + "。"))
             for fi, step in enumerate(svc.flow):
                 for ri, ref in enumerate(step.promises):
@@ -307,7 +310,8 @@ class Content(BaseModel):
                         problems.append(("services", (*base, "flow", fi, "promises", ri),
                                          f"流程步骤引用的时效承诺“{ref}”不存在。",
                                          "改成本服务 promises 里的一个编号："
-                                         + (", ".join(sorted(promise_ids)) or "（本服务还没有时效承诺）")
+                                         + (", ".join(sorted(promise_ids))
+                                            or "（本服务还没有时效承诺）")
                                          + "。"))
                 if step.event is not None and step.event not in self.event_by_id:
                     problems.append(("services", (*base, "flow", fi, "event"),
@@ -341,7 +345,8 @@ class Content(BaseModel):
                                      "把 from 写成第一天、to 写成最后一天。"))
                 if (rng.end - rng.start).days > 15:
                     problems.append(("calendar", (*base, "holidays", ri, "to"),
-                                     f"一次放假长达 {(rng.end - rng.start).days + 1} 天，不像真实的安排。",
+                                     f"一次放假长达 {(rng.end - rng.start).days + 1} 天，"
+                                     "不像真实的安排。",
                                      "请核对通知里的起止日期。"))
                 for day in (rng.start, rng.end):
                     if abs(day.year - year) > 1 or (day.year != year and day.month not in (1, 12)):
@@ -352,7 +357,8 @@ class Content(BaseModel):
             for wi, makeup in enumerate(arrangement.workdays):
                 if makeup.date.weekday() < 5:
                     problems.append(("calendar", (*base, "workdays", wi, "date"),
-                                     f"{makeup.date} 本来就是工作日（周一到周五），不需要写成调休上班。",
+                                     f"{makeup.date} 本来就是工作日（周一到周五），"
+                                     "不需要写成调休上班。",
                                      "调休上班日应是周六或周日，请核对通知。"))
                 if abs(makeup.date.year - year) > 1:
                     problems.append(("calendar", (*base, "workdays", wi, "date"),

@@ -14,7 +14,8 @@ def clock_start_phrase(content: Content, promise: Promise) -> str:
 
 def promise_sentence(content: Content, promise: Promise) -> str:
     """例如：提交申请后5个工作日内安排门诊。"""
-    text = f"{clock_start_phrase(content, promise)}后{promise.working_days}个工作日内{promise.promise}"
+    start = clock_start_phrase(content, promise)
+    text = f"{start}后{promise.working_days}个工作日内{promise.promise}"
     if len(promise.starts_after) > 1:
         text += "（从较晚的一天起算）"
     return text

@@ -12,6 +12,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import groupby
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from chinese_calendar import constants as cc_data
@@ -32,6 +33,7 @@ PACKAGE_NAMES = {
 PACKAGE_SOURCE = "chinesecalendar 数据包（国务院办公厅历年节假日安排通知）"
 FIRST_YEAR = 2004
 PROVISIONAL_YEARS_AHEAD = 10
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class CalendarRangeError(ValueError):
@@ -141,7 +143,8 @@ class WorkCalendar:
                 tuple(HolidayPeriod(h.name, h.start, h.end) for h in arr.holidays),
                 tuple(MakeupWorkday(w.name, w.date) for w in arr.workdays))
         last_official = max(arrangements)
-        horizon = max(last_official, (today or dt.date.today()).year) + PROVISIONAL_YEARS_AHEAD
+        this_year = (today or dt.datetime.now(SHANGHAI).date()).year
+        horizon = max(last_official, this_year) + PROVISIONAL_YEARS_AHEAD
         for year in range(FIRST_YEAR, horizon + 1):
             if year not in arrangements:
                 arrangements[year] = YearArrangementView(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,8 @@ def read_yaml(path: Path, display_name: str) -> Any:
     except DuplicateKeyError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ContentError([Problem(display_name, "", f"同一层里有重复的项：{exc.problem}。",
-                                    "每一项只能写一次，请删除或合并重复的那一行。", line)]) from None
+                                    "每一项只能写一次，请删除或合并重复的那一行。",
+                                    line)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -40,6 +43,28 @@ def read_yaml(path: Path, display_name: str) -> Any:
             display_name, "", f"YAML 格式有误（{exc.problem or exc.context}）。",
             "请检查这一行及上一行的缩进（用空格，不要用 Tab）、冒号后的空格、引号和括号是否成对。",
             line)]) from None
+    except ValueError:
+        # the YAML date resolver accepts 2027-02-30 and the constructor then fails without a mark
+        raise ContentError([_bad_date_problem(text, display_name)]) from None
+
+
+DATE_LIKE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+
+
+def _bad_date_problem(text: str, display_name: str) -> Problem:
+    """Name the first date-looking value that is not a real calendar date."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in DATE_LIKE.finditer(line):
+            try:
+                dt.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                return Problem(display_name, "",
+                               f"日期 {match.group(0)} 不存在（没有这个月或这一天）。",
+                               "请核对通知里的日期，写成 年-月-日，例如 2027-02-07。", number)
+    return Problem(display_name, "", "有一个日期无法识别。",
+                   "请核对日期，写成 年-月-日，例如 2027-02-07。")
 
 
 def line_of(data: Any, loc: Loc) -> int | None:
@@ -65,7 +90,10 @@ def path_text(data: Any, loc: Loc) -> str:
     parts: list[str] = []
     node = data
     for key in loc:
-        if isinstance(key, int):
+        if isinstance(key, int) and isinstance(node, dict):  # calendar years: years.2027
+            parts.append(("." if parts else "") + str(key))
+            node = node.get(key)
+        elif isinstance(key, int):
             label = f"[{key}]"
             if isinstance(node, list) and 0 <= key < len(node):
                 node = node[key]
