@@ -2,6 +2,7 @@
 
     python -m service_rules check [--content DIR]
     python -m service_rules add-workdays 2026-09-29 5 [--json]
+    python -m service_rules diff [OLD] [NEW] [--json] [--content DIR]
 """
 
 from __future__ import annotations
@@ -75,13 +76,33 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .changes import run_diff
+    from .loader import default_content_dir
+
+    workdir = Path(args.content) if args.content else default_content_dir()
+    return run_diff(args.old, args.new, workdir, as_json=args.json, today=shanghai_today(),
+                    out=sys.stdout, err=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service_rules",
                                      description="检查内容文件；计算工作日。")
     parser.add_argument("--content", help="内容目录（默认 content/）")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="检查 content/ 下的全部内容")
-    add = sub.add_parser("add-workdays", help="某日之后第 N 个工作日")
+    # `--content` is also accepted after the subcommand (check --content DIR)
+    content_opt = argparse.ArgumentParser(add_help=False)
+    content_opt.add_argument("--content", default=argparse.SUPPRESS,
+                             help="内容目录（默认 content/）")
+    sub.add_parser("check", help="检查 content/ 下的全部内容", parents=[content_opt])
+    diff = sub.add_parser("diff", parents=[content_opt],
+                          help="说明内容改了什么：默认比较上一次提交（HEAD）和当前内容")
+    diff.add_argument("old", nargs="?", help="旧版本：git 提交（默认 HEAD）或内容目录")
+    diff.add_argument("new", nargs="?", help="新版本：git 提交或内容目录（默认当前内容）")
+    diff.add_argument("--json", action="store_true")
+    add = sub.add_parser("add-workdays", help="某日之后第 N 个工作日", parents=[content_opt])
     add.add_argument("date")
     add.add_argument("days", type=int)
     add.add_argument("--json", action="store_true")
@@ -89,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "diff":
+            return cmd_diff(args)
         return cmd_add_workdays(args)
     except ContentError as exc:
         print(render_problems(exc.problems), file=sys.stderr)
