@@ -29,7 +29,8 @@ class Eligibility:
 
     @property
     def message(self) -> str:
-        return "；".join(r.message for r in self.reasons)
+        """Every reason, each a full sentence ending in 。, one after another."""
+        return "".join(r.message for r in self.reasons)
 
 
 def _anniversary(start: dt.date, years: int) -> dt.date:
