@@ -360,7 +360,8 @@ class Content(BaseModel):
                                      f"{makeup.date} 本来就是工作日（周一到周五），"
                                      "不需要写成调休上班。",
                                      "调休上班日应是周六或周日，请核对通知。"))
-                if abs(makeup.date.year - year) > 1:
+                off = makeup.date.year - year
+                if off and not (abs(off) == 1 and makeup.date.month in (1, 12)):
                     problems.append(("calendar", (*base, "workdays", wi, "date"),
                                      f"日期 {makeup.date} 不属于 {year} 年的安排。",
                                      "请确认年份。"))

@@ -33,7 +33,9 @@ def read_yaml(path: Path, display_name: str) -> Any:
         return yaml.load(text)
     except DuplicateKeyError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ContentError([Problem(display_name, "", f"同一层里有重复的项：{exc.problem}。",
+        found = re.search(r'duplicate key "(.*?)"', str(exc.problem))
+        key = f"“{found.group(1)}”" if found else "一项"
+        raise ContentError([Problem(display_name, "", f"同一层里{key}写了两次。",
                                     "每一项只能写一次，请删除或合并重复的那一行。",
                                     line)]) from None
     except MarkedYAMLError as exc:
