@@ -1,0 +1,118 @@
+"""Every recipe in content/README.md, applied to a copy of the content the way an editor would:
+the check passes and the "what changed" summary names the change in Chinese."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from editors_guide import ROOT, apply, diff_examples, examples, normalise, run_rules
+
+from service_rules import load_rules
+from service_rules.changes import REQUESTS_NOTE
+from service_rules.deadlines import add_working_days
+
+CONTENT = ROOT / "content"
+
+# What the diff must say for each recipe in the guide (one entry per recipe, no more, no less).
+EXPECTED: dict[str, list[str]] = {
+    "add-hospital": ["覆盖城市和医院：", "新增合作医院 1 家（北京：北京医院）",
+                     "覆盖城市和医院页面 coverage"],
+    "add-city": ["新增覆盖城市：西安（陕西省）",
+                 "新增合作医院 1 家（西安：空军军医大学西京医院）", "覆盖城市和医院页面 coverage"],
+    "remove-hospital": ["删除合作医院 1 家（上海：上海市胸科医院）"],
+    "change-promise": ["就医绿色通道·安排门诊：5个工作日 → 7个工作日",
+                       "服务页面 services/green_channel（就医绿色通道）"],
+    "add-document": ["第二诊疗意见：新增可选资料“PET-CT报告”",
+                     "服务页面 services/second_opinion（第二诊疗意见）"],
+    "require-document": ["基因检测—靶向用药解读：“病理报告”改为必须递交的资料",
+                         "服务页面 services/genetic_testing"],
+    "add-sample": ["基因检测—靶向用药解读：新增样本类型“胸水或腹水”"],
+    "add-year": ["2027 年有了正式放假安排", "不再标注“暂定”", "工作日说明页面 working-days"],
+}
+
+RECIPES = {k: v for k, v in examples().items() if v.kind == "recipe"}
+
+
+def test_every_recipe_in_the_guide_is_tested() -> None:
+    assert set(RECIPES) == set(EXPECTED)
+
+
+def _applied(recipe_id: str, content_copy: Path) -> Path:
+    apply(RECIPES[recipe_id], content_copy)
+    return content_copy
+
+
+@pytest.mark.parametrize("recipe_id", sorted(EXPECTED))
+def test_recipe_passes_check_and_diff_names_it(recipe_id: str, content_copy: Path) -> None:
+    edited = _applied(recipe_id, content_copy)
+
+    check = run_rules("check", "--content", edited)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "检查通过" in check.stdout
+
+    diff = run_rules("diff", CONTENT, edited)
+    assert diff.returncode == 0, diff.stderr
+    for phrase in EXPECTED[recipe_id]:
+        assert phrase in diff.stdout, f"{phrase!r} missing from:\n{diff.stdout}"
+    assert REQUESTS_NOTE in diff.stdout
+    # the guide's recipe is complete: nothing still says the old number of days
+    assert "请留意" not in diff.stdout, diff.stdout
+    assert "Traceback" not in diff.stderr
+
+
+def test_diff_example_in_the_guide_is_the_real_output(content_copy: Path) -> None:
+    shown = diff_examples()
+    assert set(shown) <= set(RECIPES)
+    assert shown, "the guide shows at least one diff output"
+    for recipe_id, text in shown.items():
+        edited = _applied(recipe_id, content_copy)
+        diff = run_rules("diff", CONTENT, edited)
+        assert normalise(text) in normalise(diff.stdout), diff.stdout
+        shutil.rmtree(edited)
+        shutil.copytree(CONTENT, edited)
+
+
+def test_half_done_promise_change_is_pointed_out(content_copy: Path) -> None:
+    """Only the number changed, not the flow text: the diff says which sentence still says 5."""
+    recipe = RECIPES["change-promise"]
+    half = type(recipe)(recipe.kind, recipe.id, recipe.edits[:1])
+    apply(half, content_copy)
+    diff = run_rules("diff", CONTENT, content_copy)
+    assert "请留意" in diff.stdout
+    assert "流程步骤“通知被保险人就医预约时间”里仍写着“5个工作日”" in diff.stdout
+
+
+def test_promise_recipe_in_json(content_copy: Path) -> None:
+    edited = _applied("change-promise", content_copy)
+    diff = run_rules("diff", CONTENT, edited, "--json")
+    data = json.loads(diff.stdout)
+    promise = [c for c in data["changes"] if c["kind"] == "promise_changed"]
+    assert promise == [{
+        "kind": "promise_changed", "section": "时效承诺", "areas": ["service:green_channel"],
+        "text": "就医绿色通道·安排门诊：5个工作日 → 7个工作日（延长）",
+        "details": {"service": "green_channel", "promise": "outpatient_arranged",
+                    "field": "working_days", "old": 5, "new": 7},
+    }]
+    page = {"path": "services/green_channel",
+            "label": "服务页面 services/green_channel（就医绿色通道）"}
+    assert page in data["pages"]
+
+
+def test_year_recipe_makes_2027_official_and_counts_makeup_days(content_copy: Path) -> None:
+    before = load_rules(CONTENT, today=dt.date(2026, 11, 24))
+    edited = _applied("add-year", content_copy)
+    after = load_rules(edited, today=dt.date(2026, 11, 24))
+    assert not before.calendar.is_official(2027)
+    assert after.calendar.is_official(2027)
+    # 2027-04-30 (Fri), then 1-5 May off, 6 Thu, 7 Fri, 8 Sat (make-up), 10 Mon, 11 Tue
+    due = add_working_days(after.calendar, dt.date(2027, 4, 30), 5)
+    assert due.date == dt.date(2027, 5, 11)
+    assert not due.provisional
+    assert add_working_days(before.calendar, dt.date(2027, 4, 30), 5).provisional
+
+    check = run_rules("check", "--content", edited)
+    assert "还没有 2027 年的正式放假安排" not in check.stdout
