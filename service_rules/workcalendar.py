@@ -122,14 +122,17 @@ class WorkCalendar:
     @classmethod
     def from_content(cls, calendar_file: CalendarFile, *, today: dt.date | None = None
                      ) -> WorkCalendar:
+        def owner(day: dt.date, name: str) -> int:
+            # a December day of a New Year holiday, or of the make-up day that pays for it,
+            # belongs to the next year's arrangement (2007-12-29 worked, 2007-12-31 off)
+            return day.year + 1 if day.month == 12 and name == "New Year's Day" else day.year
+
         package_holidays: dict[int, dict[dt.date, str]] = {}
         for day, name in cc_data.holidays.items():
-            package_holidays.setdefault(day.year, {})[day] = PACKAGE_NAMES.get(name, name)
+            package_holidays.setdefault(owner(day, name), {})[day] = PACKAGE_NAMES.get(name, name)
         package_workdays: dict[int, list[MakeupWorkday]] = {}
         for day, name in cc_data.workdays.items():
-            # a make-up day belongs to the arrangement of the holiday it pays for (2005-12-31)
-            owner = day.year + 1 if day.month == 12 and name == "New Year's Day" else day.year
-            package_workdays.setdefault(owner, []).append(
+            package_workdays.setdefault(owner(day, name), []).append(
                 MakeupWorkday(PACKAGE_NAMES.get(name, name) + "调休", day))
 
         arrangements: dict[int, YearArrangementView] = {}

@@ -163,5 +163,9 @@ def test_cross_year_make_up_day_belongs_to_the_next_year(cal):
     assert cal.is_workday(D("2007-12-29"))
     assert not cal.is_workday(D("2007-12-31"))
     assert any(w.date == D("2007-12-29") for w in cal.arrangement(2008).workdays)
+    new_year_2008 = [h for h in cal.arrangement(2008).holidays if h.name == "元旦"]
+    assert [(h.start, h.end) for h in new_year_2008] == [(D("2007-12-30"), D("2008-01-01"))]
+    assert all(h.end.year == 2018 for h in cal.arrangement(2018).holidays)  # not 2019's 元旦
+    assert any(h.start == D("2018-12-30") for h in cal.arrangement(2019).holidays)
     assert cal.add_workdays(D("2007-12-28"), 1) == D("2007-12-29")
     assert cal.add_workdays(D("2007-12-29"), 1) == D("2008-01-02")
