@@ -1,0 +1,61 @@
+"""The request app: forms for the four services, confirmation, status lookup, JSON API, and the
+built site served at `/`. Application factory as in Flask's tutorial.
+
+    flask --app forms_app run                       # development
+    python -m forms_app --host 127.0.0.1 --port 8000
+    gunicorn -w 2 'forms_app:create_app()'          # production
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from service_rules import load_rules
+
+from .config import defaults, load_secrets
+from .crypto import Crypto
+from .db import Database
+from .extensions import init_extensions
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(defaults(instance))
+    if test_config:
+        app.config.from_mapping(test_config)
+    load_secrets(app.config, instance)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    rules = load_rules(app.config["CONTENT_DIR"])
+    db = Database(app.config["DATABASE_URL"])
+    if app.config["AUTO_MIGRATE"]:
+        db.upgrade(lock_dir=instance)
+    crypto = Crypto(app.config["DATA_KEY"], app.config["HASH_KEY"])
+    init_extensions(app, rules, db, crypto)
+
+    from . import api, apply, errors, site, status
+    from .cli import register_cli
+
+    app.register_blueprint(apply.bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(api.bp)
+    # the staff console (issue 5) lives in forms_app/staff.py or forms_app/staff/ and exposes `bp`
+    if find_spec("forms_app.staff") is not None:
+        from . import staff  # type: ignore[attr-defined]
+
+        app.register_blueprint(staff.bp)
+    errors.register(app)
+    register_cli(app)
+    # last: the built site answers every path the blueprints above do not
+    app.register_blueprint(site.bp)
+    return app

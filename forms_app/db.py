@@ -1,0 +1,121 @@
+"""Engine, sessions and migrations.
+
+SQLite (the default) is set up for durability and concurrent writers: WAL journal,
+`synchronous=FULL` (an acknowledged request survives a power cut), a busy timeout, and write
+transactions that take the write lock up front (`BEGIN IMMEDIATE`) so two writers never deadlock
+on a lock upgrade. PostgreSQL runs with its defaults (READ COMMITTED).
+
+Use `read_session()` for pages that only read and `write_session()` (a context manager that
+commits or rolls back) for every change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_MIGRATION_LOCK = 7_420_042  # pg_advisory_lock key while migrating
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, synchronous=FULL, busy_timeout, BEGIN IMMEDIATE."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite otherwise
+            # starts transactions lazily and never with IMMEDIATE)
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """An engine with a reader and a writer session factory."""
+
+    def __init__(self, url: str, **engine_kwargs: Any):
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        writer_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._writer = sessionmaker(writer_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def read_session(self) -> Session:
+        return self._reader()
+
+    @contextlib.contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on success, rolled back on error."""
+        session = self._writer()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    # -- migrations ------------------------------------------------------------
+    def upgrade(self, lock_dir: Path | None = None) -> None:
+        """Apply every Alembic migration; safe when several workers start at once."""
+        if self.is_sqlite:
+            lock_path = (lock_dir or Path(".")) / "migrate.lock"
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock_path, "w") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    self._run_upgrade()
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+        else:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+                conn.commit()
+                try:
+                    self._run_upgrade()
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_MIGRATION_LOCK})
+                    conn.commit()
+
+    def _run_upgrade(self) -> None:
+        with self.engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
