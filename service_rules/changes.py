@@ -40,7 +40,8 @@ def service_area(service_id: str) -> str:
 # Every page a change may touch, as (path without .md, Chinese label). Adjust here only.
 PAGE_LABELS: dict[str, str] = {
     "index": "首页 index",
-    "coverage": "覆盖城市和医院页面 coverage",
+    "coverage": "覆盖城市页面 coverage",
+    "hospitals": "合作医院名单页面 hospitals",
     "working-days": "工作日说明页面 working-days",
 }
 
@@ -49,8 +50,9 @@ def pages_for(area: str, content: Content | None = None) -> list[tuple[str, str]
     """Site pages (path, Chinese label) an area of content shows up on.
 
     The convention: each service has its page `services/<service_id>`; cities and hospitals
-    are on the coverage page; the calendar on the working-days page; the hotline and the
-    service summaries on the home page.
+    are on the coverage pages; the calendar on the working-days page; the hotline and the
+    service summaries on the home page. Cities and hospitals show on both the coverage page
+    and the hospital directory (`hospitals`).
     """
     if area.startswith("service:"):
         sid = area.split(":", 1)[1]
@@ -67,7 +69,7 @@ def pages_for(area: str, content: Content | None = None) -> list[tuple[str, str]
     if area == HOME:
         return [("index", PAGE_LABELS["index"])]
     if area == COVERAGE:
-        return [("coverage", PAGE_LABELS["coverage"])]
+        return [("coverage", PAGE_LABELS["coverage"]), ("hospitals", PAGE_LABELS["hospitals"])]
     if area == CALENDAR:
         return [("working-days", PAGE_LABELS["working-days"])]
     raise ValueError(f"unknown area {area!r}")
@@ -568,7 +570,7 @@ def compare(old: Content, new: Content, *, today: dt.date | None = None) -> Chan
     def page_rank(path: str) -> tuple[int, int]:
         if path.startswith("services/"):
             return 1, service_order.index(path[9:]) if path[9:] in service_order else 0
-        return {"index": 0, "coverage": 2, "working-days": 3}.get(path, 4), 0
+        return {"index": 0, "coverage": 2, "hospitals": 3, "working-days": 4}.get(path, 5), 0
 
     ordered = sorted(pages.items(), key=lambda item: page_rank(item[0]))
     return ChangeReport(old.version, new.version, tuple(changes), tuple(ordered),

@@ -164,7 +164,7 @@ def test_hospital_moves_city_and_changes_services(content_copy: Path) -> None:
     text = render_text(report)
     assert "中国人民解放军总医院：城市 北京 → 天津" in text
     assert "中国人民解放军总医院：可提供的服务新增直付（绿通 → 绿通、直付）" in text
-    assert [p for p, _ in report.pages] == ["services/direct_billing", "coverage"]
+    assert [p for p, _ in report.pages] == ["services/direct_billing", "coverage", "hospitals"]
 
 
 def test_city_removed_with_its_hospitals(content_copy: Path) -> None:
@@ -175,7 +175,8 @@ def test_city_removed_with_its_hospitals(content_copy: Path) -> None:
     _, text = changes_of(content_copy)
     assert "不再覆盖城市：大连（辽宁省）" in text
     assert "删除合作医院 2 家（大连：大连医科大学附属第一医院、大连医科大学附属第二医院）" in text
-    assert "首页 index" in text and "覆盖城市和医院页面 coverage" in text
+    assert "首页 index" in text and "覆盖城市页面 coverage" in text
+    assert "合作医院名单页面 hospitals" in text
 
 
 def test_hotline_and_waiting_period(content_copy: Path) -> None:
@@ -215,7 +216,8 @@ def test_pages_convention() -> None:
     content = load_content(CONTENT)
     assert pages_for(service_area("green_channel"), content) == [
         ("services/green_channel", "服务页面 services/green_channel（就医绿色通道）")]
-    assert pages_for(COVERAGE) == [("coverage", "覆盖城市和医院页面 coverage")]
+    assert pages_for(COVERAGE) == [("coverage", "覆盖城市页面 coverage"),
+                                   ("hospitals", "合作医院名单页面 hospitals")]
     assert pages_for(CALENDAR) == [("working-days", "工作日说明页面 working-days")]
     assert pages_for(HOME) == [("index", "首页 index")]
     with pytest.raises(ValueError):

@@ -20,9 +20,9 @@ CONTENT = ROOT / "content"
 # What the diff must say for each recipe in the guide (one entry per recipe, no more, no less).
 EXPECTED: dict[str, list[str]] = {
     "add-hospital": ["覆盖城市和医院：", "新增合作医院 1 家（北京：北京医院）",
-                     "覆盖城市和医院页面 coverage"],
+                     "合作医院名单页面 hospitals"],
     "add-city": ["新增覆盖城市：西安（陕西省）",
-                 "新增合作医院 1 家（西安：空军军医大学西京医院）", "覆盖城市和医院页面 coverage"],
+                 "新增合作医院 1 家（西安：空军军医大学西京医院）", "覆盖城市页面 coverage"],
     "remove-hospital": ["删除合作医院 1 家（上海：上海市胸科医院）"],
     "change-promise": ["就医绿色通道·安排门诊：5个工作日 → 7个工作日",
                        "服务页面 services/green_channel（就医绿色通道）"],
