@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,42 @@ def test_year_recipe_makes_2027_official_and_counts_makeup_days(content_copy: Pa
 
     check = run_rules("check", "--content", edited)
     assert "还没有 2027 年的正式放假安排" not in check.stdout
+
+
+def _site_build_available() -> bool:
+    if not (ROOT / "build_scripts" / "__main__.py").exists():
+        return False
+    helptext = subprocess.run([sys.executable, "-m", "build_scripts", "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60).stdout
+    return "--content" in helptext and "--site-dir" in helptext
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe_id", sorted(EXPECTED))
+def test_recipe_site_builds(recipe_id: str, content_copy: Path, tmp_path: Path) -> None:
+    """The site still builds (render + mkdocs build --strict) after the recipe's edit."""
+    if not _site_build_available():
+        pytest.skip("python -m build_scripts --content DIR --site-dir DIR does not exist yet")
+    edited = _applied(recipe_id, content_copy)
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "build_scripts", "--content", str(edited), "--site-dir", str(site)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (site / "index.html").exists()
+    if recipe_id in SITE_SHOWS:
+        page, text, present = SITE_SHOWS[recipe_id]
+        html = next(p for p in (site / page / "index.html", site / f"{page}.html") if p.exists())
+        assert (text in html.read_text(encoding="utf-8")) == present, (page, text)
+
+
+# A page that must show (True) or no longer show (False) the recipe's change once built.
+SITE_SHOWS: dict[str, tuple[str, str, bool]] = {
+    "add-hospital": ("hospitals", "北京医院", True),
+    "add-city": ("coverage", "西安", True),
+    "remove-hospital": ("hospitals", "上海市胸科医院", False),
+    "change-promise": ("services/green_channel", "7个工作日", True),
+    "add-document": ("services/second_opinion", "PET-CT报告", True),
+    "add-sample": ("services/genetic_testing", "胸水或腹水", True),
+    "add-year": ("working-days", "2027", True),
+}
