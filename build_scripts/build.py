@@ -1,0 +1,113 @@
+"""Run `mkdocs build --strict` over a rendered docs folder, and the whole build in one call."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+
+from .render import DOCS_DIR, JIEBA_USER_DICT, ROOT, Rendered, render
+
+MKDOCS_YML = ROOT / "mkdocs.yml"
+SITE_DIR = ROOT / "site"
+SEARCH_PLUGIN_NAMES = ("material/search", "search")
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+@dataclass
+class BuildResult:
+    rendered: Rendered
+    site_dir: Path
+    csp_hashes: Path
+
+
+def mkdocs_config_dict(docs_dir: Path, site_dir: Path) -> dict:
+    """mkdocs.yml with absolute docs, site and dictionary paths, for a separate docs folder."""
+    data = yaml.safe_load(MKDOCS_YML.read_text(encoding="utf-8"))
+    data["docs_dir"] = str(Path(docs_dir).resolve())
+    data["site_dir"] = str(Path(site_dir).resolve())
+    for plugin in data.get("plugins", []):
+        if isinstance(plugin, dict):
+            for name, options in plugin.items():
+                if name in SEARCH_PLUGIN_NAMES and options and "jieba_dict_user" in options:
+                    options["jieba_dict_user"] = str(Path(docs_dir).resolve() / JIEBA_USER_DICT)
+    return data
+
+
+def write_mkdocs_config(docs_dir: Path, site_dir: Path, dest: Path) -> Path:
+    """Write a config for a plain `mkdocs build -f dest` of a separate docs folder."""
+    dest.write_text(yaml.safe_dump(mkdocs_config_dict(docs_dir, site_dir), allow_unicode=True,
+                                   sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def _ensure_logging(verbose: bool) -> None:
+    logger = logging.getLogger("mkdocs")
+    if not any(getattr(h, "_cc_build", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+        handler._cc_build = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def run_mkdocs(docs_dir: Path | str = DOCS_DIR, site_dir: Path | str = SITE_DIR, *,
+               strict: bool = True, verbose: bool = False) -> Path:
+    """`mkdocs build --strict` of `docs_dir` into `site_dir` with the repository's mkdocs.yml.
+
+    Raises `mkdocs.exceptions.Abort` (a ClickException) when strict mode finds warnings.
+    """
+    _ensure_logging(verbose)
+    docs_dir, site_dir = Path(docs_dir).resolve(), Path(site_dir).resolve()
+    config = load_config(str(MKDOCS_YML), docs_dir=str(docs_dir), site_dir=str(site_dir),
+                         strict=strict)
+    for name in SEARCH_PLUGIN_NAMES:
+        if name in config.plugins:
+            config.plugins[name].config.jieba_dict_user = str(docs_dir / JIEBA_USER_DICT)
+    mkdocs_build(config)
+    return site_dir
+
+
+def inline_script_hashes(site_dir: Path) -> dict:
+    """sha256 of every inline <script> in the built HTML, in CSP source form."""
+    hashes: dict[str, list[str]] = {}
+    for page in sorted(Path(site_dir).rglob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        for body in INLINE_SCRIPT.findall(html):
+            digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+            source = f"'sha256-{digest}'"
+            hashes.setdefault(source, []).append(page.relative_to(site_dir).as_posix())
+    return {
+        "comment": "Inline scripts of the built site: add these to script-src to allow them.",
+        "script-src": sorted(hashes),
+        "pages": {h: sorted(set(p)) for h, p in sorted(hashes.items())},
+    }
+
+
+def write_csp_hashes(site_dir: Path) -> Path:
+    path = Path(site_dir) / "csp-hashes.json"
+    path.write_text(json.dumps(inline_script_hashes(site_dir), ensure_ascii=False, indent=2),
+                    encoding="utf-8")
+    return path
+
+
+def build(content_dir: Path | str | None = None, *, docs_dir: Path | str = DOCS_DIR,
+          site_dir: Path | str = SITE_DIR, apply_base: str | None = None,
+          today: dt.date | None = None, verbose: bool = False) -> BuildResult:
+    """Validate content, render pages into `docs_dir`, run `mkdocs build --strict`.
+
+    Raises `service_rules.ContentError` for content problems and `mkdocs.exceptions.Abort`
+    when MkDocs reports warnings.
+    """
+    rendered = render(content_dir, docs_dir, apply_base=apply_base, today=today)
+    site = run_mkdocs(rendered.docs_dir, site_dir, verbose=verbose)
+    return BuildResult(rendered, site, write_csp_hashes(site))
