@@ -139,7 +139,9 @@ TZ_CASES = [
     (dt.datetime(2026, 9, 29, 23, 30, tzinfo=SHANGHAI), "2026-09-29"),
     (dt.datetime(2026, 9, 29, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-7))), "2026-09-30"),
     (dt.datetime(2026, 12, 31, 16, 30, tzinfo=UTC), "2027-01-01"),
-    (dt.datetime(2026, 9, 29, 16, 30), "2026-09-30"),  # naive datetimes are read as UTC
+    # naive datetimes are read as UTC, never as the server's local time
+    (dt.datetime(2026, 9, 29, 15, 30), "2026-09-29"),
+    (dt.datetime(2026, 9, 29, 16, 30), "2026-09-30"),
 ]
 
 
