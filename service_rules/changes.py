@@ -511,7 +511,8 @@ def _compare_calendar(out: _Collector, old: Content, new: Content, today: dt.dat
     area = [CALENDAR]
     for y in gained:
         out.add("calendar_official_added", "工作日日历", area,
-                f"{y} 年有了正式放假安排：这一年的承诺日期按正式安排计算，不再标注“暂定”",
+                f"{y} 年有了正式放假安排：这一年的承诺日期按正式安排计算（可能因此调整），"
+                "不再标注“暂定”",
                 year=y)
     for y in lost:
         out.add("calendar_official_removed", "工作日日历", area,
