@@ -334,7 +334,7 @@ class Content(BaseModel):
                 if sid not in service_ids:
                     problems.append(("hospitals", ("hospitals", hi, "services", xi),
                                      f"服务“{sid}”不存在。",
-                                     f"改成服务编号之一：{', '.join(service_ids)}。"))
+                                     f"改成服务编号之一：{', '.join(sorted(service_ids))}。"))
 
         for year, arrangement in self.calendar_file.years.items():
             base = ("years", year)
