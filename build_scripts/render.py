@@ -82,15 +82,13 @@ def md_text(value: object) -> str:
 
 
 def clock_start_explained(content: Content, promise: Promise) -> str:
-    """What starts the clock, e.g. 提交申请当天不计入，从下一天开始数工作日。"""
+    """What starts the clock: 计时起点：“提交申请”的那一天；当天不计入，从下一天开始数。"""
     events = [content.event_by_id[e] for e in promise.starts_after]
     if len(events) == 1:
-        event = events[0]
-        who = ACTOR_NAMES[event.actor]
-        return (f"从“{event.name}”（{who}）的下一天开始数工作日，当天不计入。")
-    names = "、".join(f"“{e.name}”" for e in events)
-    return (f"从{names}两者中较晚的那一天的下一天开始数工作日，当天不计入；"
-            f"{'和'.join(e.name for e in events)}都完成后才开始计算。")
+        return f"计时起点：“{events[0].name}”的那一天；当天不计入，从下一天开始数工作日。"
+    names = "和".join(f"“{e.name}”" for e in events)
+    return (f"计时起点：{names}中较晚的那一天，两件事都完成后才开始计算；"
+            "当天不计入，从下一天开始数工作日。")
 
 
 def uses_phrase(service: Service) -> str:

@@ -8,7 +8,13 @@ page, which is how a search for 协和 finds 北京协和医院.
 
 from __future__ import annotations
 
+import re
+
 from service_rules.models import Content
+
+# The search plugin segments runs of Han characters only (an index token never mixes 301 and
+# 医院, nor crosses a bracket), so dictionary words are such runs.
+HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
 # Words of the trade that appear in running text but are not a content field of their own.
 DOMAIN_TERMS = ("直付", "住院条", "绿通", "第二诊疗意见", "靶向用药", "基因检测", "病历本",
@@ -35,11 +41,9 @@ def search_terms(content: Content) -> list[str]:
     key_terms = set(DOMAIN_TERMS) | {s.short_name for s in content.services}
     seen: set[str] = set()
     out = []
-    for term in terms:
-        term = term.strip()
+    for term in (run for t in terms for run in HAN_RUN.findall(t)):
         hides = any(k in term and k != term for k in key_terms)
-        # jieba's dictionary format is "word freq"; a space would split the word
-        if term and " " not in term and not hides and term not in seen:
+        if not hides and term not in seen:
             seen.add(term)
             out.append(term)
     return out
