@@ -21,6 +21,7 @@ from .config import defaults, load_secrets
 from .crypto import Crypto
 from .db import Database
 from .extensions import init_extensions
+from .security import init_security
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.upgrade(lock_dir=instance)
     crypto = Crypto(app.config["DATA_KEY"], app.config["HASH_KEY"])
     init_extensions(app, rules, db, crypto)
+    init_security(app)
 
     from . import api, apply, errors, site, status
     from .cli import register_cli

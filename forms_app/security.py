@@ -1,0 +1,295 @@
+"""Security hardening of the request app: response headers, session cookies, rate limits,
+encryption-key rotation, and (only when asked for) a bare endpoint for benchmarks.
+
+Hooked into the app by `init_security(app)` in `create_app`.
+
+Headers on every response:
+- `Content-Security-Policy`: no inline script anywhere. App pages (forms, status, staff, API)
+  get `script-src 'self'`; pages of the built MkDocs site additionally allow the hashes of the
+  theme's few inline scripts, read from `SITE_DIR/csp-hashes.json` (written by the site build).
+  `frame-ancestors 'none'`, `object-src 'none'`, `base-uri 'none'`, `form-action 'self'`.
+- `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, `X-Frame-Options: DENY`
+  (for old browsers), `Permissions-Policy` (no camera, microphone, geolocation),
+  `Cross-Origin-Opener-Policy: same-origin`;
+- app pages that are not the public site get `Cache-Control: no-store` unless a view set its
+  own (pages showing a request must not sit in a shared or back-button cache);
+- `Strict-Transport-Security` only in production (`PRODUCTION=1`), which also forces secure
+  session and remember cookies.
+
+Rate limits (Flask-Limiter, one `limiter` in `extensions.py`): submit and status lookup are
+limited by their views (`SUBMIT_RATE_LIMIT`, `STATUS_RATE_LIMIT`); staff sign-in by
+`STAFF_LOGIN_RATE_LIMIT`, applied here to the staff blueprint's login view if that view has no
+limit of its own. With several workers or hosts set `RATELIMIT_STORAGE_URI=redis://...`:
+`memory://` counts per process.
+
+Key rotation: `flask --app forms_app rotate-keys` re-encrypts every `*_enc` column and every
+stored upload under the newest key of `DATA_KEY` (see `rotate_keys`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, Response, current_app, request
+from flask_limiter.util import get_qualified_name
+from sqlalchemy import Table, select, update
+
+from .crypto import Crypto
+from .db import Database
+from .models import Base, RequestDocument
+
+log = logging.getLogger(__name__)
+
+# Flask-Limiter limit on staff sign-in POSTs, per client address
+DEFAULT_STAFF_LOGIN_LIMIT = "10 per minute; 50 per hour"
+BENCH_PATH = "/_bench/echo"
+
+_BASE_CSP: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'"],
+    "manifest-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def build_csp(script_hashes: list[str] | None = None, inline_styles: bool = False) -> str:
+    """A Content-Security-Policy value; `script_hashes` are `'sha256-...'` sources."""
+    directives = {k: list(v) for k, v in _BASE_CSP.items()}
+    if script_hashes:
+        directives["script-src"] += script_hashes
+    if inline_styles:
+        directives["style-src"].append("'unsafe-inline'")
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
+
+
+def site_script_hashes(site_dir: Path) -> list[str]:
+    """Hashes of the built site's inline scripts (`csp-hashes.json`), [] when there is none."""
+    path = Path(site_dir) / "csp-hashes.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    hashes = data.get("script-src", []) if isinstance(data, dict) else []
+    return [h for h in hashes if isinstance(h, str) and h.startswith("'sha256-")
+            and h.endswith("'") and " " not in h and ";" not in h]
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    app_csp: str
+    site_csp: str
+    production: bool
+    hsts: str
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
+
+
+def init_security(app: Flask) -> None:
+    """Headers, cookie flags, the staff sign-in limit, `rotate-keys`, and bench endpoints."""
+    production = bool(app.config.get("PRODUCTION", _env_flag("PRODUCTION")))
+    app.config["PRODUCTION"] = production
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+    app.config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    if production:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config.setdefault("STAFF_LOGIN_RATE_LIMIT",
+                          os.environ.get("STAFF_LOGIN_RATE_LIMIT", DEFAULT_STAFF_LOGIN_LIMIT))
+
+    # the site's inline scripts allowed by hash; the site is served with inline styles
+    # (the theme sets style attributes), app pages with neither
+    hashes = site_script_hashes(Path(app.config.get("SITE_DIR", "site")))
+    policy = SecurityPolicy(
+        app_csp=build_csp(),
+        site_csp=build_csp(hashes, inline_styles=True),
+        production=production,
+        hsts="max-age=31536000; includeSubDomains",
+    )
+    app.extensions["forms_security"] = policy
+    app.after_request(_add_headers)
+
+    # after every blueprint is registered (create_app registers them after this call)
+    app.before_request(_limit_staff_login_once)
+    if "rotate-keys" not in app.cli.commands:
+        app.cli.add_command(rotate_keys_command)
+    if app.config.get("BENCHMARK_ENDPOINTS", _env_flag("BENCHMARK_ENDPOINTS")):
+        _register_bench(app)
+
+
+# -- headers ------------------------------------------------------------------------------
+def _is_site_response() -> bool:
+    return request.blueprint == "site"
+
+
+def _add_headers(response: Response) -> Response:
+    policy: SecurityPolicy = current_app.extensions["forms_security"]
+    site = _is_site_response()
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", policy.site_csp if site else policy.app_csp)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not site and request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    if policy.production:
+        headers.setdefault("Strict-Transport-Security", policy.hsts)
+    return response
+
+
+# -- staff sign-in limit ----------------------------------------------------------------------
+def _staff_login_limit() -> str:
+    return current_app.config["STAFF_LOGIN_RATE_LIMIT"]
+
+
+def _limit_staff_login_once() -> None:
+    """Wrap the staff login view with the limiter, once, unless it already has a limit."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("forms_staff_limit_done"):
+        return
+    app.extensions["forms_staff_limit_done"] = True
+    apply_staff_login_limit(app)
+
+
+def staff_login_endpoint(app: Flask) -> str | None:
+    for endpoint in ("staff.login", "staff.sign_in", "staff.signin"):
+        if endpoint in app.view_functions:
+            return endpoint
+    return None
+
+
+def apply_staff_login_limit(app: Flask) -> bool:
+    """Limit POSTs to the staff login view by `STAFF_LOGIN_RATE_LIMIT`; False if there is no
+    login view or it already carries a limit (set by the staff console itself)."""
+    from .extensions import limiter
+
+    endpoint = staff_login_endpoint(app)
+    if endpoint is None:
+        return False
+    view = app.view_functions[endpoint]
+    if get_qualified_name(view) in getattr(limiter, "_marked_for_limiting", ()):
+        return False
+    app.view_functions[endpoint] = limiter.limit(_staff_login_limit, methods=["POST"])(view)
+    return True
+
+
+# -- key rotation -------------------------------------------------------------------------
+@dataclass
+class RotationReport:
+    values: int = 0
+    files: int = 0
+    missing_files: int = 0
+
+
+def encrypted_columns() -> Iterator[tuple[Table, str]]:
+    """(table, column name) of every column holding a Fernet token (`*_enc`)."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if column.name.endswith("_enc"):
+                yield table, column.name
+
+
+def rotate_keys(db: Database, crypto: Crypto, upload_dir: Path, batch: int = 500
+                ) -> RotationReport:
+    """Re-encrypt every `*_enc` value and every stored upload under the newest key.
+
+    Safe to re-run and to interrupt: each file is replaced atomically (write, fsync, rename)
+    and rows are committed in batches; a value or file under any key still listed in DATA_KEY
+    stays readable throughout. Drop an old key only after a run that reports no error.
+    """
+    report = RotationReport()
+    for table, name in encrypted_columns():
+        column = table.c[name]
+        pk = next(iter(table.primary_key.columns))
+        last: Any = None
+        while True:
+            with db.write_session() as session:
+                query = select(pk, column).where(column.is_not(None)).order_by(pk).limit(batch)
+                if last is not None:
+                    query = query.where(pk > last)
+                rows = session.execute(query).all()
+                for key, token in rows:
+                    new = crypto.rotate(token.encode("ascii")).decode("ascii")
+                    session.execute(update(table).where(pk == key).values({name: new}))
+                    report.values += 1
+            if len(rows) < batch:
+                break
+            last = rows[-1][0]
+    with db.read_session() as session:
+        names = list(session.scalars(select(RequestDocument.stored_name)))
+    for stored_name in names:
+        path = Path(upload_dir) / stored_name
+        if not stored_name.isalnum() or not path.exists():
+            report.missing_files += 1
+            continue
+        _replace_atomically(path, crypto.rotate(path.read_bytes()))
+        report.files += 1
+    return report
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.rotate")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@click.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt stored ID numbers, phone numbers and uploads under the newest DATA_KEY key."""
+    from .extensions import get_crypto, get_db
+
+    report = rotate_keys(get_db(), get_crypto(), Path(current_app.config["UPLOAD_DIR"]))
+    click.echo(f"re-encrypted {report.values} values and {report.files} files"
+               f" ({report.missing_files} listed files missing)")
+    if report.missing_files:
+        raise SystemExit(1)
+
+
+# -- benchmark reference endpoint -------------------------------------------------------------
+def _register_bench(app: Flask) -> None:
+    """`POST /_bench/echo`: parses the same multipart body as a submission (form fields and
+    files read in full) and answers with a tiny page. Only with BENCHMARK_ENDPOINTS=1."""
+    from .extensions import csrf
+
+    def bench_echo() -> Response:
+        size = sum(len(v) for _k, v in request.form.items(multi=True))
+        for _k, storage in request.files.items(multi=True):
+            size += len(storage.read())
+        return Response(f"ok {size}\n", mimetype="text/plain")
+
+    app.add_url_rule(BENCH_PATH, "bench_echo", bench_echo, methods=["POST"])
+    csrf.exempt(bench_echo)
+    log.warning("benchmark endpoint %s is enabled (BENCHMARK_ENDPOINTS=1)", BENCH_PATH)
