@@ -22,8 +22,7 @@ limited by their views (`SUBMIT_RATE_LIMIT`, `STATUS_RATE_LIMIT`); staff sign-in
 limit of its own. With several workers or hosts set `RATELIMIT_STORAGE_URI=redis://...`:
 `memory://` counts per process.
 
-Key rotation: `flask --app forms_app rotate-keys` re-encrypts every `*_enc` column and every
-stored upload under the newest key of `DATA_KEY` (see `rotate_keys`).
+Key rotation is `flask --app forms_app rotate-keys` (in `cli.py`); see the README.
 """
 
 from __future__ import annotations
@@ -31,19 +30,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import click
 from flask import Flask, Response, current_app, request
 from flask_limiter.util import get_qualified_name
-from sqlalchemy import Table, select, update
-
-from .crypto import Crypto
-from .db import Database
-from .models import Base, RequestDocument
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +93,7 @@ def _env_flag(name: str) -> bool:
 
 
 def init_security(app: Flask) -> None:
-    """Headers, cookie flags, the staff sign-in limit, `rotate-keys`, and bench endpoints."""
+    """Headers, cookie flags, the staff sign-in limit, and (opt-in) bench endpoints."""
     production = bool(app.config.get("PRODUCTION", _env_flag("PRODUCTION")))
     app.config["PRODUCTION"] = production
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -129,20 +120,20 @@ def init_security(app: Flask) -> None:
 
     # after every blueprint is registered (create_app registers them after this call)
     app.before_request(_limit_staff_login_once)
-    if "rotate-keys" not in app.cli.commands:
-        app.cli.add_command(rotate_keys_command)
     if app.config.get("BENCHMARK_ENDPOINTS", _env_flag("BENCHMARK_ENDPOINTS")):
         _register_bench(app)
 
 
 # -- headers ------------------------------------------------------------------------------
-def _is_site_response() -> bool:
-    return request.blueprint == "site"
+def _is_site_response(response: Response) -> bool:
+    """A page of the built site; 404 pages too (the error handler answers with the site's
+    404.html, which carries the theme's inline scripts)."""
+    return request.blueprint == "site" or response.status_code == 404
 
 
 def _add_headers(response: Response) -> Response:
     policy: SecurityPolicy = current_app.extensions["forms_security"]
-    site = _is_site_response()
+    site = _is_site_response(response)
     headers = response.headers
     headers.setdefault("Content-Security-Policy", policy.site_csp if site else policy.app_csp)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -191,91 +182,6 @@ def apply_staff_login_limit(app: Flask) -> bool:
         return False
     app.view_functions[endpoint] = limiter.limit(_staff_login_limit, methods=["POST"])(view)
     return True
-
-
-# -- key rotation -------------------------------------------------------------------------
-@dataclass
-class RotationReport:
-    values: int = 0
-    files: int = 0
-    missing_files: int = 0
-
-
-def encrypted_columns() -> Iterator[tuple[Table, str]]:
-    """(table, column name) of every column holding a Fernet token (`*_enc`)."""
-    for table in Base.metadata.sorted_tables:
-        for column in table.columns:
-            if column.name.endswith("_enc"):
-                yield table, column.name
-
-
-def rotate_keys(db: Database, crypto: Crypto, upload_dir: Path, batch: int = 500
-                ) -> RotationReport:
-    """Re-encrypt every `*_enc` value and every stored upload under the newest key.
-
-    Safe to re-run and to interrupt: each file is replaced atomically (write, fsync, rename)
-    and rows are committed in batches; a value or file under any key still listed in DATA_KEY
-    stays readable throughout. Drop an old key only after a run that reports no error.
-    """
-    report = RotationReport()
-    for table, name in encrypted_columns():
-        column = table.c[name]
-        pk = next(iter(table.primary_key.columns))
-        last: Any = None
-        while True:
-            with db.write_session() as session:
-                query = select(pk, column).where(column.is_not(None)).order_by(pk).limit(batch)
-                if last is not None:
-                    query = query.where(pk > last)
-                rows = session.execute(query).all()
-                for key, token in rows:
-                    new = crypto.rotate(token.encode("ascii")).decode("ascii")
-                    session.execute(update(table).where(pk == key).values({name: new}))
-                    report.values += 1
-            if len(rows) < batch:
-                break
-            last = rows[-1][0]
-    with db.read_session() as session:
-        names = list(session.scalars(select(RequestDocument.stored_name)))
-    for stored_name in names:
-        path = Path(upload_dir) / stored_name
-        if not stored_name.isalnum() or not path.exists():
-            report.missing_files += 1
-            continue
-        _replace_atomically(path, crypto.rotate(path.read_bytes()))
-        report.files += 1
-    return report
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.rotate")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-@click.command("rotate-keys")
-def rotate_keys_command() -> None:
-    """Re-encrypt stored ID numbers, phone numbers and uploads under the newest DATA_KEY key."""
-    from .extensions import get_crypto, get_db
-
-    report = rotate_keys(get_db(), get_crypto(), Path(current_app.config["UPLOAD_DIR"]))
-    click.echo(f"re-encrypted {report.values} values and {report.files} files"
-               f" ({report.missing_files} listed files missing)")
-    if report.missing_files:
-        raise SystemExit(1)
 
 
 # -- benchmark reference endpoint -------------------------------------------------------------
