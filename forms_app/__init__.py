@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # the built site owns every other path; the app's own files live under /app-static
+    app = Flask(__name__, instance_relative_config=True, static_url_path="/app-static")
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(defaults(instance))
@@ -57,6 +58,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(staff.bp)
     errors.register(app)
+
+    from .present import chinese_date
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        product = rules.content.product
+        return {"product_name": product.name, "hotline": product.hotline,
+                "chinese_date": chinese_date}
+
     register_cli(app)
     # last: the built site answers every path the blueprints above do not
     app.register_blueprint(site.bp)

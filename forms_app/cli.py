@@ -1,0 +1,59 @@
+"""Commands: `flask --app forms_app db-upgrade | rotate-keys | sweep-uploads`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from .extensions import get_crypto, get_db
+from .models import RequestDocument, ServiceRequest
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply the database migrations."""
+        get_db().upgrade(lock_dir=Path(current_app.instance_path))
+        click.echo("database is up to date")
+
+    @app.cli.command("rotate-keys")
+    def rotate_keys() -> None:
+        """Re-encrypt ID numbers, phones and files under the first key in DATA_KEY."""
+        crypto = get_crypto()
+        upload_dir = Path(current_app.config["UPLOAD_DIR"])
+        rows = files = 0
+        with get_db().write_session() as session:
+            for req in session.scalars(select(ServiceRequest)):
+                req.id_number_enc = crypto.rotate(req.id_number_enc.encode()).decode()
+                req.phone_enc = crypto.rotate(req.phone_enc.encode()).decode()
+                if req.applicant_phone_enc:
+                    req.applicant_phone_enc = crypto.rotate(
+                        req.applicant_phone_enc.encode()).decode()
+                rows += 1
+            for doc in session.scalars(select(RequestDocument)):
+                path = upload_dir / doc.stored_name
+                tmp = path.with_suffix(".rotating")
+                tmp.write_bytes(crypto.rotate(path.read_bytes()))
+                tmp.replace(path)
+                files += 1
+        click.echo(f"re-encrypted {rows} requests and {files} files")
+
+    @app.cli.command("sweep-uploads")
+    @click.option("--older-than", default=3600, help="seconds")
+    def sweep_uploads(older_than: int) -> None:
+        """Delete stored files no request refers to (left by a crash before commit)."""
+        upload_dir = Path(current_app.config["UPLOAD_DIR"])
+        session = get_db().read_session()
+        known = set(session.scalars(select(RequestDocument.stored_name)))
+        session.close()
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in upload_dir.iterdir():
+            if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        click.echo(f"removed {removed} orphaned files")

@@ -1,0 +1,83 @@
+"""Uploaded documents: recognised by their bytes (not their name), encrypted at rest, stored
+under random names in UPLOAD_DIR (outside any static folder)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .crypto import Crypto
+
+# (magic bytes, extension, MIME type)
+SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+)
+ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """(extension, MIME type) of a PDF, JPEG or PNG, judged by the first bytes; else None."""
+    for magic, ext, mime in SIGNATURES:
+        if data.startswith(magic):
+            return ext, mime
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    document_type: str
+    data: bytes
+    extension: str
+    mime: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    path: Path
+
+
+def store(upload_dir: Path, crypto: Crypto, data: bytes) -> StoredFile:
+    """Encrypt and write `data` under a fresh random name, fsynced; returns the name."""
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    name = secrets.token_hex(16)
+    path = upload_dir / name
+    token = crypto.encrypt(data)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(token)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredFile(name, path)
+
+
+def read(upload_dir: Path, crypto: Crypto, stored_name: str) -> bytes:
+    if not stored_name.isalnum():
+        raise ValueError("bad stored name")
+    return crypto.decrypt((upload_dir / stored_name).read_bytes())
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make new directory entries durable (the files' names, not just their contents)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
