@@ -52,8 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(apply.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(api.bp)
-    # the staff console (issue 5) lives in forms_app/staff.py or forms_app/staff/ and exposes `bp`
-    if find_spec("forms_app.staff") is not None:
+    # the staff console (issue 5) lives in forms_app/staff/ and exposes `bp`; STAFF_CONSOLE=0
+    # leaves it out (e.g. a public host, with the console on an internal one)
+    if app.config["STAFF_CONSOLE"] and find_spec("forms_app.staff") is not None:
         from . import staff  # type: ignore[attr-defined]
 
         app.register_blueprint(staff.bp)

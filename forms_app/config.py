@@ -30,6 +30,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance_path / "uploads"),
         # apply migrations when the app starts (a lock keeps concurrent workers apart)
         "AUTO_MIGRATE": env.get("AUTO_MIGRATE", "1") != "0",
+        "STAFF_CONSOLE": env.get("STAFF_CONSOLE", "1") != "0",
         # uploads: per file, per request (all files + form), and form fields without files
         "UPLOAD_MAX_FILE_BYTES": int(env.get("UPLOAD_MAX_FILE_BYTES", 10 * MB)),
         "UPLOAD_MAX_FILES_PER_TYPE": 5,

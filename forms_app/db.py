@@ -85,7 +85,7 @@ class Database:
     def upgrade(self, lock_dir: Path | None = None) -> None:
         """Apply every Alembic migration; safe when several workers start at once."""
         if self.is_sqlite:
-            lock_path = (lock_dir or Path(".")) / "migrate.lock"
+            lock_path = (lock_dir / "migrate.lock") if lock_dir else self._sqlite_lock_path()
             lock_path.parent.mkdir(parents=True, exist_ok=True)
             with open(lock_path, "w") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
@@ -102,6 +102,15 @@ class Database:
                 finally:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_MIGRATION_LOCK})
                     conn.commit()
+
+    def _sqlite_lock_path(self) -> Path:
+        """`<database file>.migrate.lock`, or one in the temp folder for in-memory databases."""
+        database = self.engine.url.database
+        if database and database != ":memory:":
+            return Path(database + ".migrate.lock")
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "forms_app-memory.migrate.lock"
 
     def _run_upgrade(self) -> None:
         with self.engine.begin() as conn:

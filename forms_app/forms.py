@@ -129,29 +129,31 @@ def date_between(earliest: dt.date | None = None, latest_today: bool = False) ->
 
 
 def validate_id_number(form: Any, field: Field) -> None:
-    field.data = normalise_id_number(field.data or "")
-    problem = id_number_problem(field.data, today=form.today)
+    value = normalise_id_number(field.data or "")
+    problem = id_number_problem(value, today=form.today)
     if problem:
-        raise ValidationError(problem)
+        raise ValidationError(problem)  # the typed value is shown again as it was
+    field.data = value
 
 
 def validate_mobile(form: Any, field: Field) -> None:
     if not field.data:
         return
-    field.data = normalise_mobile(field.data)
-    problem = mobile_problem(field.data)
+    value = normalise_mobile(field.data)
+    problem = mobile_problem(value)
     if problem:
         raise ValidationError(problem)
+    field.data = value
 
 
 def validate_policy_number(form: Any, field: Field) -> None:
     value = (field.data or "").replace(" ", "").upper()
-    field.data = value
     if not value:
         return
     if not (4 <= len(value) <= 32) or not all(c.isascii() and (c.isalnum() or c == "-")
                                                for c in value):
         raise ValidationError("保单号由4到32位字母、数字或横线组成，请按保单上的号码填写。")
+    field.data = value
 
 
 # -- the form ---------------------------------------------------------------------------------

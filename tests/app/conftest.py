@@ -171,9 +171,9 @@ def submit(client: FlaskClient, rules: Rules, fresh_form: Callable[..., dict[str
            ) -> Callable[..., Any]:
     """Fill and POST a service's form: valid data unless overridden."""
 
-    def do(service_id: str, use_id: str | None = None, c: FlaskClient | None = None,
+    def do(service_id: str, use_choice: str | None = None, c: FlaskClient | None = None,
            **overrides: Any) -> Any:
-        data = valid_data(rules, service_id, use_id)
+        data = valid_data(rules, service_id, use_choice)
         for key, value in overrides.items():
             if value is None:
                 data.pop(key, None)
