@@ -11,7 +11,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from .apply import allow_view
-from .extensions import db_session, get_crypto, get_rules, limiter
+from .extensions import csrf, db_session, get_crypto, get_rules, limiter
 from .forms import required, strip
 from .identity import REFERENCE_ALPHABET, REFERENCE_LENGTH, normalise_reference
 from .present import request_view
@@ -25,20 +25,20 @@ NOT_FOUND = ("没有找到与申请编号和身份证号码后四位都相符的
 
 def _validate_reference(form: Any, field: Any) -> None:
     value = normalise_reference(field.data or "")
-    field.data = value
     if not value:
         return
     if len(value) != REFERENCE_LENGTH or any(c not in REFERENCE_ALPHABET for c in value):
         raise ValidationError("申请编号是8位字母和数字，例如 ABCD-2345"
                               "（不含字母I、O、Q、Z和数字0、1）。")
+    field.data = value
 
 
 def _validate_last4(form: Any, field: Any) -> None:
     value = (field.data or "").replace(" ", "").upper()
-    field.data = value
     if value and (len(value) != 4 or not (value[:3].isdigit() and (value[3].isdigit()
                                                                     or value[3] == "X"))):
         raise ValidationError("请填写身份证号码的最后4位，例如 002X。")
+    field.data = value
 
 
 class StatusForm(FlaskForm):
@@ -65,6 +65,7 @@ def lookup() -> str:
 
 
 @bp.post("/")
+@csrf.exempt  # checked by form.validate(): an expired token re-shows the form, values kept
 @limiter.limit(_status_limit, methods=["POST"])
 def result() -> Any:
     form = StatusForm()

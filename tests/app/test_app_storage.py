@@ -1,0 +1,198 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotent submission (also concurrent),
+reference collisions, "already used", encryption at rest, status pairs, old requests keeping
+their promises after a content change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from forms_app.db import Database
+from forms_app.models import (
+    STATUS_LAPSED,
+    AuditLog,
+    RequestDocument,
+    ServiceRequest,
+)
+from forms_app.promises import compute_promises, snapshot_service
+from forms_app.store import (
+    NewRequest,
+    check_status_pair,
+    create_request,
+    used_uses,
+)
+from forms_app.uploads import read
+from service_rules.deadlines import promise_due, shanghai_today
+from tests.app.conftest import PDF, VALID_ID
+
+
+def new_request(rules, token: str = "tok-1", service_id: str = "green_channel",
+                use_id: str = "outpatient", id_number: str = VALID_ID,
+                files: bool = True) -> NewRequest:
+    today = shanghai_today()
+    return NewRequest(
+        service_id=service_id, use_id=use_id, insured_name="张三", id_number=id_number,
+        phone="13800138000", applicant_relation="本人", applicant_name=None,
+        applicant_phone=None, policy_number="P-1", policy_effective=today - dt.timedelta(300),
+        diagnosis_date=today - dt.timedelta(10), first_diagnosis=True, city_id="beijing",
+        hospital_id="bj-pumch", details={"note": "测试"}, consent_text="同意",
+        submission_token=token, content_version=rules.content.version,
+        service_snapshot=snapshot_service(rules.content, service_id), request_date=today,
+        files=[("pathology_report", PDF, "pdf", "application/pdf")] if files else [])
+
+
+def parts(app):
+    return (app.extensions["forms_db"], app.extensions["forms_crypto"],
+            Path(app.config["UPLOAD_DIR"]))
+
+
+def count(db: Database, model) -> int:
+    session = db.read_session()
+    try:
+        return session.scalar(select(func.count()).select_from(model))
+    finally:
+        session.close()
+
+
+def test_migrations_create_every_table(any_app):
+    db, _c, _u = parts(any_app)
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"service_request", "request_document", "request_event", "audit_log", "outbox",
+            "alembic_version"} <= tables
+    db.upgrade()  # running again is a no-op
+
+
+def test_sqlite_is_durable_and_concurrent(app):
+    db = app.extensions["forms_db"]
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_create_request_is_idempotent_and_encrypted(any_app, rules):
+    db, crypto, upload_dir = parts(any_app)
+    ref, created = create_request(db, crypto, upload_dir, new_request(rules))
+    ref2, created2 = create_request(db, crypto, upload_dir, new_request(rules))
+    assert created and not created2 and ref == ref2
+    assert count(db, ServiceRequest) == 1 and count(db, RequestDocument) == 1
+    assert count(db, AuditLog) == 1
+    assert len(list(upload_dir.iterdir())) == 1
+    session = db.read_session()
+    req = session.scalars(select(ServiceRequest)).one()
+    assert VALID_ID not in req.id_number_enc and crypto.decrypt_text(req.id_number_enc) == VALID_ID
+    assert req.created_at.tzinfo is not None
+    assert req.details == {"note": "测试"}
+    doc = req.documents[0]
+    assert read(upload_dir, crypto, doc.stored_name) == PDF
+    assert (upload_dir / doc.stored_name).read_bytes() != PDF
+    session.close()
+
+
+def test_concurrent_double_submit_creates_one_request(any_app, rules):
+    db, crypto, upload_dir = parts(any_app)
+    results: list[tuple[str, bool]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(create_request(db, crypto, upload_dir, new_request(rules, "same")))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len({ref for ref, _ in results}) == 1
+    assert sum(created for _ref, created in results) == 1
+    assert count(db, ServiceRequest) == 1
+    assert len(list(upload_dir.iterdir())) == 1  # the losers' files are removed
+
+
+def test_reference_collision_draws_again(any_app, rules):
+    db, crypto, upload_dir = parts(any_app)
+    draws = iter(["ABCD2345", "ABCD2345", "WXYZ6789"])
+    first, _ = create_request(db, crypto, upload_dir, new_request(rules, "a"),
+                              make_reference=lambda: next(draws))
+    second, _ = create_request(db, crypto, upload_dir, new_request(rules, "b"),
+                               make_reference=lambda: next(draws))
+    assert (first, second) == ("ABCD2345", "WXYZ6789")
+
+
+def test_used_in_same_policy_year_unless_lapsed(any_app, rules):
+    db, crypto, upload_dir = parts(any_app)
+    new = new_request(rules)
+    create_request(db, crypto, upload_dir, new)
+    session = db.read_session()
+    req = session.scalars(select(ServiceRequest)).one()
+    kwargs = {"policy_number": "P-1", "id_number": VALID_ID, "use_id": "outpatient",
+              "year_start": req.policy_year_start}
+    assert used_uses(session, crypto, **kwargs) == {"outpatient"}
+    assert used_uses(session, crypto, **{**kwargs, "use_id": "inpatient"}) == set()
+    assert used_uses(session, crypto, **{**kwargs, "year_start": dt.date(2000, 1, 1)}) == set()
+    session.close()
+    with db.write_session() as s:
+        s.scalars(select(ServiceRequest)).one().status = STATUS_LAPSED
+    session = db.read_session()
+    assert used_uses(session, crypto, **kwargs) == set()
+    session.close()
+
+
+def test_status_pair_same_answer_for_wrong_reference_and_wrong_pair(any_app, rules):
+    db, crypto, upload_dir = parts(any_app)
+    ref, _ = create_request(db, crypto, upload_dir, new_request(rules))
+    session = db.read_session()
+    assert check_status_pair(session, crypto, ref, VALID_ID[-4:]).reference == ref
+    assert check_status_pair(session, crypto, ref, VALID_ID[-4:].lower()).reference == ref
+    assert check_status_pair(session, crypto, ref, "0000") is None
+    assert check_status_pair(session, crypto, "XXXX2345", VALID_ID[-4:]) is None
+    session.close()
+
+
+def test_old_request_keeps_its_promise_after_a_content_change(any_app, rules, content_copy,
+                                                             tmp_path):
+    db, crypto, upload_dir = parts(any_app)
+    ref, _ = create_request(db, crypto, upload_dir, new_request(rules))
+    path = content_copy / "services.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "      - id: outpatient_arranged\n        use: outpatient\n        working_days: 5"
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, old[:-1] + "8"), encoding="utf-8")
+    from service_rules import load_rules
+
+    changed = load_rules(content_copy)
+    assert changed.content.version != rules.content.version
+    session = db.read_session()
+    req = session.scalars(select(ServiceRequest).where(ServiceRequest.reference == ref)).one()
+    today = shanghai_today()
+    kept = compute_promises(changed.calendar, req.service_snapshot, req.use_id,
+                            req.event_dates())
+    promise = rules.content.service("green_channel").promise("outpatient_arranged")
+    expected = promise_due(rules.calendar, rules.content, promise, {"request": today})
+    assert kept[0].deadline.date == expected.date and kept[0].deadline.working_days == 5
+    # a new request follows the new content
+    fresh = compute_promises(changed.calendar,
+                             snapshot_service(changed.content, "green_channel"),
+                             "outpatient", {"request": today})
+    assert fresh[0].deadline.working_days == 8
+    assert req.content_version == rules.content.version
+    session.close()
+
+
+@pytest.mark.postgres
+def test_postgres_fixture_uses_a_private_schema(pg_schema_url):
+    db = Database(pg_schema_url)
+    db.upgrade()
+    with db.engine.connect() as conn:
+        schema = conn.exec_driver_sql("select current_schema()").scalar()
+    assert schema.startswith("t_")
+    db.dispose()
