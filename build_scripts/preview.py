@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+import yaml
 from mkdocs.exceptions import MkDocsException
 from mkdocs.livereload import LiveReloadServer
 
@@ -108,6 +109,20 @@ def sync_handwritten(source: Path, target: Path) -> None:
     for rel in _files(target, GENERATED_TOP):
         if rel not in wanted:
             (target / rel).unlink(missing_ok=True)
+
+
+def site_config_paths() -> list[Path]:
+    """mkdocs.yml and the theme overrides folder it names (`theme.custom_dir`), if any."""
+    paths = [MKDOCS_YML]
+    try:
+        config = yaml.safe_load(MKDOCS_YML.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return paths
+    theme = config.get("theme") if isinstance(config, dict) else None
+    custom = theme.get("custom_dir") if isinstance(theme, dict) else None
+    if isinstance(custom, str) and (MKDOCS_YML.parent / custom).is_dir():
+        paths.append(MKDOCS_YML.parent / custom)
+    return paths
 
 
 # -- the error banner --------------------------------------------------------------------
@@ -208,7 +223,7 @@ class Preview:
         return banner_html(self.content_error, self.build_error)
 
     def watched_paths(self) -> list[Path]:
-        return [self.content_dir, self.docs_source, MKDOCS_YML]
+        return [self.content_dir, self.docs_source, *site_config_paths()]
 
     def _say(self, text: str, *, error: bool = False) -> None:
         print(text, file=self.err if error else self.out, flush=True)
@@ -217,7 +232,7 @@ class Preview:
         """Rebuild what changed since the last call; never raises for content or MkDocs errors."""
         started = time.perf_counter()
         content_fp = fingerprint([self.content_dir])
-        docs_fp = fingerprint([self.docs_source, MKDOCS_YML], GENERATED_TOP)
+        docs_fp = fingerprint([self.docs_source, *site_config_paths()], GENERATED_TOP)
         content_changed = content_fp != self._content_fp
         docs_changed = docs_fp != self._docs_fp
         self._content_fp, self._docs_fp = content_fp, docs_fp
