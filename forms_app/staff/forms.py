@@ -1,0 +1,100 @@
+"""Forms of the staff console (Flask-WTF, CSRF on every POST)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..sla import EVENT_FIELDS, REQUIRED_FIELDS
+
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField("密码", validators=[DataRequired("请填写密码。"), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class RevealForm(FlaskForm):
+    field = HiddenField(default="id_number")
+
+
+class PlainForm(FlaskForm):
+    """A form with only its CSRF token (logout)."""
+
+
+class EventForm(FlaskForm):
+    """One event: its date and the details it needs. Fields an event does not use are hidden by
+    the template (`fields_for`) and ignored by `event_problems`."""
+
+    event_date = DateField("发生日期", validators=[DataRequired("请填写日期（年-月-日）。")])
+    hospital_id = SelectField("医院", choices=[], validate_choice=False, validators=[Optional()])
+    appointment_date = DateField("就诊日期", validators=[Optional()])
+    appointment_time = StringField("就诊时间", validators=[Optional(), Length(max=5)],
+                                   render_kw={"placeholder": "09:30", "inputmode": "numeric"})
+    sample_type = SelectField("样本类型", choices=[], validate_choice=False,
+                              validators=[Optional()])
+    reason = TextAreaField("原因", validators=[Optional(), Length(max=500)])
+    note = TextAreaField("备注", validators=[Optional(), Length(max=1000)],
+                         description="只写办理需要的内容，不写身份证号码或手机号码。")
+
+
+FIELD_LABELS = {
+    "hospital_id": "医院", "appointment_date": "就诊日期", "appointment_time": "就诊时间",
+    "sample_type": "样本类型", "reason": "原因",
+}
+
+
+def fields_for(event_id: str) -> tuple[str, ...]:
+    return EVENT_FIELDS.get(event_id, ())
+
+
+def event_problems(event_id: str, data: dict[str, Any], *, today: dt.date,
+                   request_date: dt.date, hospital_ids: set[str],
+                   sample_ids: set[str]) -> dict[str, str]:
+    """{field: message} for an event's values; empty when they are fine. Pure."""
+    problems: dict[str, str] = {}
+    day = data.get("event_date")
+    if isinstance(day, dt.date):
+        if day > today:
+            problems["event_date"] = (f"日期不能晚于今天（{today.isoformat()}）："
+                                      "请在事情发生后再记录。")
+        elif day < request_date:
+            problems["event_date"] = f"日期不能早于提交申请的日期（{request_date.isoformat()}）。"
+    for name in REQUIRED_FIELDS.get(event_id, ()):
+        if not data.get(name):
+            problems[name] = f"请填写{FIELD_LABELS[name]}。"
+    if "hospital_id" in fields_for(event_id) and data.get("hospital_id") \
+            and data["hospital_id"] not in hospital_ids:
+        problems["hospital_id"] = "请从列表中选择医院。"
+    if "sample_type" in fields_for(event_id) and data.get("sample_type") \
+            and data["sample_type"] not in sample_ids:
+        problems["sample_type"] = "请从列表中选择样本类型。"
+    when = data.get("appointment_time")
+    if "appointment_time" in fields_for(event_id) and when and not TIME_RE.match(when):
+        problems["appointment_time"] = "时间请按 时:分 填写，例如 09:30。"
+    appt = data.get("appointment_date")
+    if isinstance(appt, dt.date) and isinstance(day, dt.date) and appt < day:
+        problems["appointment_date"] = "就诊日期不能早于预约的日期。"
+    return problems
+
+
+def event_details(event_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON stored with an event: the fields this event uses, and the note."""
+    details: dict[str, Any] = {}
+    for name in fields_for(event_id):
+        value = data.get(name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        if value:
+            details[name] = value.strip() if isinstance(value, str) else value
+    if data.get("note"):
+        details["note"] = data["note"].strip()
+    return details
