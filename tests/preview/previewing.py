@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -53,3 +57,42 @@ def page_or_none(running: RunningPreview, path: str) -> str | None:
         return running.page(path)
     except (urllib.error.URLError, TimeoutError, ConnectionError):
         return None
+
+
+def start_preview(content_dir: Path, log_path: Path, *, extra_args: tuple[str, ...] = (),
+                  env: Mapping[str, str] | None = None, timeout: float = 90) -> RunningPreview:
+    """Start the preview CLI on port 0; return once it prints its address."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("CONTENT_DIR", None)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "build_scripts.preview", "--host", "127.0.0.1",
+             "--port", "0", "--content", str(content_dir), *extra_args],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+    running = RunningPreview(process, log_path)
+
+    def address() -> str | None:
+        if process.poll() is not None:
+            pytest.fail(f"preview exited early ({process.returncode}):\n{running.output()}")
+        match = re.search(r"预览地址：(http://127\.0\.0\.1:\d+/)", running.output())
+        return match.group(1) if match else None
+
+    try:
+        running.url = wait_for("the preview to start", address, timeout=timeout)
+    except BaseException:
+        stop_preview(running)
+        raise
+    return running
+
+
+def stop_preview(running: RunningPreview, sig: int = signal.SIGINT) -> int:
+    """Ask the preview to stop (Ctrl+C by default); kill it if it does not within 15 s."""
+    process = running.process
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+    return process.returncode
