@@ -22,10 +22,8 @@ def site_dir() -> Path:
 @bp.get("/<path:path>")
 def page(path: str) -> Any:
     root = site_dir()
-    if not (root / "index.html").is_file():
-        if path == "":
-            return render_template("no_site.html", content=get_rules().content)
-        abort(404)
+    if path == "" and not (root / "index.html").is_file():
+        return render_template("no_site.html", content=get_rules().content)
     target = safe_join(str(root), path) if path else str(root)
     if target is None:
         abort(404)
