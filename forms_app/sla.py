@@ -89,10 +89,14 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 # appointment's own date and time are details of the booking)
 
 
-def status_after(current: str, event_id: str) -> str:
-    """The request status once `event_id` is recorded."""
+def status_after(current: str, event_id: str, final_event: str | None = None) -> str:
+    """The request status once `event_id` is recorded. `final_event` is the event of the
+    flow's last step (e.g. the report for a second opinion): recording it completes the
+    request, like `completed`."""
     if event_id in CLOSING_EVENTS:
         return CLOSING_EVENTS[event_id]
+    if final_event is not None and event_id == final_event:
+        return STATUS_COMPLETED
     if current == STATUS_OPEN:
         return STATUS_IN_PROGRESS
     return current

@@ -26,4 +26,4 @@ def _setup(state: BlueprintSetupState) -> None:
     init_login(state.app)
 
 
-from . import auth, cli, reports, views  # noqa: E402,F401  (routes register on import)
+from . import audit_guard, auth, cli, reports, views  # noqa: E402,F401  (routes register on import)

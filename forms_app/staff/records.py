@@ -163,7 +163,7 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
         req.events.append(RequestEvent(event_id=event_id, event_date=event_date,
                                        details=stored, recorded_by=actor))
         status_before = req.status
-        req.status = status_after(req.status, event_id)
+        req.status = status_after(req.status, event_id, service.flow[-1].event)
         after = compute_promises(cal, req.service_snapshot, req.use_id, req.event_dates())
         s.flush()
         audit(s, actor, "event_recorded", req, event_id=event_id,
