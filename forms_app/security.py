@@ -162,6 +162,9 @@ def _limit_staff_login_once() -> None:
     apply_staff_login_limit(app)
 
 
+_WRAPPED_BY_US: set[str] = set()
+
+
 def staff_login_endpoint(app: Flask) -> str | None:
     for endpoint in ("staff.login", "staff.sign_in", "staff.signin"):
         if endpoint in app.view_functions:
@@ -178,9 +181,13 @@ def apply_staff_login_limit(app: Flask) -> bool:
     if endpoint is None:
         return False
     view = app.view_functions[endpoint]
-    if get_qualified_name(view) in getattr(limiter, "_marked_for_limiting", ()):
-        return False
+    name = get_qualified_name(view)
+    if hasattr(view, "__wrapper-limiter-instance"):
+        return False  # this app's view is already wrapped (by us or by the console)
+    if name in getattr(limiter, "_marked_for_limiting", ()) and name not in _WRAPPED_BY_US:
+        return False  # the console decorated it with a limit of its own
     app.view_functions[endpoint] = limiter.limit(_staff_login_limit, methods=["POST"])(view)
+    _WRAPPED_BY_US.add(name)
     return True
 
 
