@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from .extensions import get_crypto, get_db
-from .models import RequestDocument, ServiceRequest
+from .models import Outbox, RequestDocument, ServiceRequest
 
 
 def register_cli(app: Flask) -> None:
@@ -34,10 +35,16 @@ def register_cli(app: Flask) -> None:
                     req.applicant_phone_enc = crypto.rotate(
                         req.applicant_phone_enc.encode()).decode()
                 rows += 1
+            # queued messages hold the recipient's phone, encrypted too
+            for msg in session.scalars(select(Outbox).where(Outbox.recipient_enc.is_not(None))):
+                msg.recipient_enc = crypto.rotate(msg.recipient_enc.encode()).decode()
             for doc in session.scalars(select(RequestDocument)):
                 path = upload_dir / doc.stored_name
                 tmp = path.with_suffix(".rotating")
-                tmp.write_bytes(crypto.rotate(path.read_bytes()))
+                with open(tmp, "wb") as fh:  # durable before it replaces the old file
+                    fh.write(crypto.rotate(path.read_bytes()))
+                    fh.flush()
+                    os.fsync(fh.fileno())
                 tmp.replace(path)
                 files += 1
         click.echo(f"re-encrypted {rows} requests and {files} files")
