@@ -147,7 +147,8 @@ def test_errors_are_announced_and_accessible(page, live_url):
     page.click("button[type=submit]")
     page.wait_for_selector("#error-summary")
     # focus moves to the summary; values are kept; the message sits at the field
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    page.wait_for_function("document.activeElement && document.activeElement.id === "
+                           "'error-summary'", timeout=5000)
     assert page.input_value("#insured_name") == "李四"
     assert page.input_value("#id_number") == "110105194912310021"
     assert "校验码" in page.text_content("#id_number-error")
