@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from service_rules.deadlines import earliest_admission, promise_due, shanghai_today
@@ -20,7 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
     tmp = tmp_path_factory.mktemp("live")
     site = tmp / "site"
     (site / "stylesheets").mkdir(parents=True)
@@ -31,10 +32,15 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     thread.join(5)
     app.extensions["forms_db"].dispose()
+
+
+@pytest.fixture(scope="module")
+def live_url(live: tuple[str, Flask]) -> str:
+    return live[0]
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +171,22 @@ def test_status_page_is_accessible(page, live_url):
     page.click("button[type=submit]")
     page.wait_for_selector("#not-found")
     assert serious_violations(page) == []
+
+
+def test_too_large_upload_ends_in_a_friendly_page(page, live, rules, tmp_path):
+    url, app = live
+    page.goto(f"{url}/apply/direct_billing")
+    fill_direct_billing(page, rules, tmp_path)
+    big = tmp_path / "scan.pdf"
+    big.write_bytes(PDF + b"0" * 3_000_000)
+    doc = rules.content.service("direct_billing").required_documents[0].id
+    page.set_input_files(f"#doc_{doc}", str(big))
+    old = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1_000_000
+    try:
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = old
+    assert "太大" in page.text_content("h1")
+    assert page.locator('a[href^="tel:"]').count() >= 1
