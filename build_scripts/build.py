@@ -35,6 +35,9 @@ def mkdocs_config_dict(docs_dir: Path, site_dir: Path) -> dict:
     data = yaml.safe_load(MKDOCS_YML.read_text(encoding="utf-8"))
     data["docs_dir"] = str(Path(docs_dir).resolve())
     data["site_dir"] = str(Path(site_dir).resolve())
+    theme = data.get("theme", {})
+    if isinstance(theme, dict) and theme.get("custom_dir"):
+        theme["custom_dir"] = str((MKDOCS_YML.parent / theme["custom_dir"]).resolve())
     for plugin in data.get("plugins", []):
         if isinstance(plugin, dict):
             for name, options in plugin.items():

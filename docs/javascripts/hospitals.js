@@ -34,14 +34,18 @@
       }
     });
 
-    var fromHash = decodeURIComponent(window.location.hash.replace(/^#/, ""));
-    var known = Array.prototype.some.call(select.options, function (o) {
-      return o.value === fromHash;
-    });
-    if (fromHash && known) {
-      select.value = fromHash;
-      apply(fromHash);
+    function selectFromHash() {
+      var wanted = decodeURIComponent(window.location.hash.replace(/^#/, ""));
+      var known = Array.prototype.some.call(select.options, function (o) {
+        return o.value === wanted;
+      });
+      if (wanted && known) {
+        select.value = wanted;
+        apply(wanted);
+      }
     }
+    selectFromHash();
+    window.addEventListener("hashchange", selectFromHash);
     filter.hidden = false;
   }
 
