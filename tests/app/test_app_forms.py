@@ -30,6 +30,12 @@ def service_uses(rules: Any) -> list[tuple[str, str]]:
     return [(s.id, u.id) for s in rules.content.services for u in s.uses]
 
 
+def field_names(cls: type) -> list[str]:
+    """Every field of a form class, inherited ones included."""
+    return [n for n in dir(cls) if not n.startswith("_")
+            and type(getattr(cls, n, None)).__name__ == "UnboundField"]
+
+
 def reference_from(location: str) -> str:
     return location.rsplit("/", 1)[-1]
 
@@ -281,12 +287,10 @@ def test_every_field_of_every_service_has_a_bad_input_case(rules):
     fields_with_cases = {(s, f) for s, f, _o in BAD_INPUT}
     covered = {f for _s, f in fields_with_cases}
     for service in rules.content.services:
-        cls = form_class(rules.content, service.id)
-        for name, value in vars(cls).items():
-            if hasattr(value, "field_class") and name not in ("submission_token",):
-                if name.startswith(("doc_", "event_")):
-                    continue  # uploads and event dates: tests below
-                assert name in covered, f"no bad-input case for {service.id}.{name}"
+        for name in field_names(form_class(rules.content, service.id)):
+            if name in ("submission_token",) or name.startswith(("doc_", "event_")):
+                continue  # uploads and event dates: tests below
+            assert name in covered, f"no bad-input case for {service.id}.{name}"
     for name in ("insured_name", "id_number", "phone", "applicant_relation", "applicant_name",
                  "applicant_phone", "policy_number", "policy_effective", "diagnosis_date",
                  "first_diagnosis", "consent"):
@@ -460,3 +464,25 @@ def test_ics_holds_the_promised_dates(client, submit):
 def test_unknown_service_is_a_friendly_404(client):
     resp = client.get("/apply/no_such_service")
     assert resp.status_code == 404 and CJK.search(resp.get_data(as_text=True))
+
+
+HOSTILE = ["\x00", "<script>alert(1)</script>", "'; DROP TABLE service_request; --",
+           "９" * 18, "x" * 5000, "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+           "0000-00-00", "-1", "2026-02-29", "１３８００１３８０００"]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_values_in_every_field_never_give_a_500(app, client, fresh_form, rules, value):
+    app.config["SUBMIT_RATE_LIMIT"] = "100000 per minute"
+    seen: set[str] = set()  # each field once, in the first service that has it
+    for service in rules.content.services:
+        cls = form_class(rules.content, service.id)
+        for name in field_names(cls):
+            if name.startswith("doc_") or name in seen:
+                continue
+            seen.add(name)
+            data = valid_data(rules, service.id)
+            data[name] = value
+            resp = post_form(client, service.id, fresh_form(service.id), data)
+            assert resp.status_code in (303, 400, 413, 422), (service.id, name, resp.status_code)
+            assert "<script>alert(1)</script>" not in resp.get_data(as_text=True)
