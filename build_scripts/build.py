@@ -15,6 +15,8 @@ import yaml
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 
+from service_rules.problems import ContentError, Problem
+
 from .render import DOCS_DIR, JIEBA_USER_DICT, ROOT, Rendered, render
 
 MKDOCS_YML = ROOT / "mkdocs.yml"
@@ -53,6 +55,26 @@ def write_mkdocs_config(docs_dir: Path, site_dir: Path, dest: Path) -> Path:
     return dest
 
 
+def _nav_pages(items: list) -> set[str]:
+    pages: set[str] = set()
+    for item in items:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            pages |= _nav_pages(value)
+        elif isinstance(value, str):
+            pages.add(value)
+    return pages
+
+
+def nav_problems(rendered: Rendered) -> list[Problem]:
+    """Generated pages that mkdocs.yml's nav does not list (a service added to the content)."""
+    data = yaml.safe_load(MKDOCS_YML.read_text(encoding="utf-8"))
+    listed = _nav_pages(data.get("nav", []))
+    return [Problem("mkdocs.yml", "nav", f"生成的页面 {page} 没有列在网站导航里。",
+                    f"在 mkdocs.yml 的 nav 里（新服务放在“四项服务”下）添加一行：- {page}")
+            for page in rendered.pages if page not in listed]
+
+
 def _ensure_logging(verbose: bool) -> None:
     logger = logging.getLogger("mkdocs")
     if not any(getattr(h, "_cc_build", False) for h in logger.handlers):
@@ -73,6 +95,8 @@ def run_mkdocs(docs_dir: Path | str = DOCS_DIR, site_dir: Path | str = SITE_DIR,
     docs_dir, site_dir = Path(docs_dir).resolve(), Path(site_dir).resolve()
     config = load_config(str(MKDOCS_YML), docs_dir=str(docs_dir), site_dir=str(site_dir),
                          strict=strict)
+    # the search plugin imports jieba, which sets its own logger to DEBUG on import
+    logging.getLogger("jieba").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for name in SEARCH_PLUGIN_NAMES:
         if name in config.plugins:
             config.plugins[name].config.jieba_dict_user = str(docs_dir / JIEBA_USER_DICT)
@@ -112,5 +136,8 @@ def build(content_dir: Path | str | None = None, *, docs_dir: Path | str = DOCS_
     when MkDocs reports warnings.
     """
     rendered = render(content_dir, docs_dir, apply_base=apply_base, today=today)
+    problems = nav_problems(rendered)
+    if problems:
+        raise ContentError(problems)
     site = run_mkdocs(rendered.docs_dir, site_dir, verbose=verbose)
     return BuildResult(rendered, site, write_csp_hashes(site))

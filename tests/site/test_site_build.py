@@ -4,6 +4,7 @@ search finds our words, content errors stop the build with a Chinese message, CS
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import re
@@ -170,6 +171,24 @@ def test_content_error_stops_the_build_with_a_chinese_message(
     assert "services.yaml" in result.stderr and "working_days" in result.stderr
     assert re.search(r"[\u4e00-\u9fff]", result.stderr)
     assert not (tmp_path / "site").exists()
+
+
+def test_new_service_missing_from_nav_is_named(content_copy: Path, tmp_path: Path) -> None:
+    yaml = YAML()
+    path = content_copy / "services.yaml"
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    extra = copy.deepcopy(data["services"][-1])
+    extra["id"] = extra["id"] + "_extra"
+    data["services"].append(extra)
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    result = subprocess.run(
+        [sys.executable, "-m", "build_scripts", "--content", str(content_copy),
+         "--docs-dir", str(tmp_path / "docs"), "--site-dir", str(tmp_path / "site")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "mkdocs.yml" in result.stderr and f"services/{extra['id']}.md" in result.stderr
 
 
 def test_repository_docs_are_untouched_by_a_separate_build(site: Site) -> None:
