@@ -21,7 +21,6 @@ from service_rules.deadlines import shanghai_today
 from service_rules.models import ACTOR_NAMES, Content, Promise, Service
 from service_rules.wording import (
     COUNTING_RULE,
-    advance_booking_sentence,
     clock_start_phrase,
     promise_sentence,
 )
@@ -179,7 +178,6 @@ def _context(rules: Rules, apply_base: str, today: dt.date) -> dict:
         "promise_sentence": lambda p: promise_sentence(content, p),
         "clock_start": lambda p: clock_start_explained(content, p),
         "clock_phrase": lambda p: clock_start_phrase(content, p),
-        "advance_booking_sentence": advance_booking_sentence,
         "uses_phrase": uses_phrase,
         "document_name": lambda d: content.document_by_id[d.id].name,
         "apply_url": lambda s: f"{apply_base}/apply/{s.id}",
