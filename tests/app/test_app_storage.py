@@ -196,3 +196,21 @@ def test_postgres_fixture_uses_a_private_schema(pg_schema_url):
         schema = conn.exec_driver_sql("select current_schema()").scalar()
     assert schema.startswith("t_")
     db.dispose()
+
+
+def test_every_service_through_the_app_on_both_databases(any_app, rules):
+    """The whole request path (form -> storage -> confirmation -> status) on each database."""
+    from tests.app.conftest import hidden, post_form, valid_data
+
+    client = any_app.test_client()
+    for service in rules.content.services:
+        html = client.get(f"/apply/{service.id}").get_data(as_text=True)
+        tokens = {"csrf_token": hidden(html, "csrf_token"),
+                  "submission_token": hidden(html, "submission_token")}
+        data = valid_data(rules, service.id)
+        first = post_form(client, service.id, tokens, data)
+        again = post_form(client, service.id, tokens, data)
+        assert first.status_code == again.status_code == 303
+        assert first.headers["Location"] == again.headers["Location"]
+        assert client.get(first.headers["Location"]).status_code == 200
+    assert count(any_app.extensions["forms_db"], ServiceRequest) == len(rules.content.services)
