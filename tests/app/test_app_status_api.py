@@ -165,3 +165,24 @@ def test_site_is_served_at_root(tmp_path):
     assert missing.status_code == 404 and "找不到页面" in missing.get_data(as_text=True)
     assert c.get("/../etc/passwd").status_code == 404
     assert c.get("/apply/").status_code == 200  # the forms still win over the site
+
+
+def test_provisional_dates_are_marked(app, rules):
+    """A promise in a year whose official arrangement is not published is shown as 暂定."""
+    import datetime as dt
+    from pathlib import Path
+
+    from forms_app.store import create_request
+    from tests.app.test_app_storage import new_request
+
+    cal = rules.calendar
+    year = next(y for y in range(2025, 2100) if not cal.is_official(y))
+    new = new_request(rules, token="prov", service_id="direct_billing", use_id="direct_billing")
+    new.request_date = dt.date(year, 3, 2)
+    ref, _ = create_request(app.extensions["forms_db"], app.extensions["forms_crypto"],
+                            Path(app.config["UPLOAD_DIR"]), new)
+    client = app.test_client()
+    html = lookup(client, ref, VALID_ID[-4:]).get_data(as_text=True)
+    assert "暂定" in html and str(year) in html
+    ics = client.get(f"/apply/confirmation/{ref}.ics").get_data(as_text=True)
+    assert "暂定" in ics
