@@ -4,6 +4,7 @@ non-positive working days; `Content.reference_problems` checks links between fil
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -182,6 +183,38 @@ class CalendarFile(Model):
 
 
 Loc = tuple[str | int, ...]
+WORKING_DAYS_IN_TEXT = re.compile(r"(\d+)\s*个工作日")
+
+
+def _texts(value: object, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """Every string inside a dumped model, with its location."""
+    if isinstance(value, str):
+        return [(loc, value)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in _texts(v, (*loc, k))]
+    if isinstance(value, list):
+        return [t for i, v in enumerate(value) for t in _texts(v, (*loc, i))]
+    return []
+
+
+def _stale_day_counts(service: Service) -> list[tuple[Loc, str, str]]:
+    """Text that states a number of working days no promise of the service has: after a
+    promise changes, the prose beside it must change too, or the site would state both."""
+    allowed = {p.working_days for p in service.promises}
+    if service.advance_booking:
+        allowed.add(service.advance_booking.working_days)
+    found = []
+    for loc, text in _texts(service.model_dump(by_alias=True, exclude={"promises"})):
+        for match in WORKING_DAYS_IN_TEXT.finditer(text):
+            if int(match.group(1)) not in allowed:
+                days = "、".join(str(d) for d in sorted(allowed)) or "（无）"
+                found.append((
+                    loc,
+                    f"这段文字写着“{match.group(0)}”，但本服务的时效承诺是 {days} 个工作日。",
+                    "把这段文字里的天数改成与 promises（或 advance_booking）一致的天数。"))
+    return found
+
+
 # (file key, location, message, fix)
 RefProblem = tuple[str, Loc, str, str]
 
@@ -321,6 +354,8 @@ class Content(BaseModel):
                 problems.append(("services", (*base, "flow", 0, "event"),
                                  "流程的第一步必须是提交申请（event: request）。",
                                  "在第一步写上 event: request。"))
+            problems.extend(("services", (*base, *loc), message, fix)
+                            for loc, message, fix in _stale_day_counts(svc))
 
         city_ids = set(self.city_by_id)
         service_ids = set(self.service_by_id)

@@ -53,5 +53,5 @@ def postgres_url() -> str:
     if postgres_available():
         return POSTGRES_URL
     if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {POSTGRES_URL} is unreachable")
+        pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1); {POSTGRES_URL} is unreachable")
     pytest.skip("PostgreSQL is not reachable: skipping PostgreSQL tests")

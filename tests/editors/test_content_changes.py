@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from editors_guide import ROOT, run_rules
 
-from service_rules import load_content
+from service_rules import ContentError, load_content
 from service_rules.changes import (
     CALENDAR,
     COVERAGE,
@@ -63,11 +63,16 @@ def test_shorter_promise_and_stale_text_hint(content_copy: Path) -> None:
     edit(content_copy, "services.yaml",
          "        working_days: 15\n        starts_after: [sample_received]",
          "        working_days: 12\n        starts_after: [sample_received]")
+    # the flow step still says 15: the check refuses the content until the prose follows
+    with pytest.raises(ContentError) as broken:
+        load_content(content_copy)
+    assert "这段文字写着“15个工作日”" in str(broken.value)
+    assert "flow[5](report).detail" in str(broken.value)
+    edit(content_copy, "services.yaml", "实验室收到样本后15个工作日内", "实验室收到样本后12个工作日内")
     kinds, text = changes_of(content_copy)
-    assert kinds == ["promise_changed"]
+    assert kinds == ["promise_changed", "step_changed"]
     assert ("基因检测—靶向用药解读·出具电子版、纸质版检测报告："
             "15个工作日 → 12个工作日（缩短）") in text
-    assert "流程步骤“出具检测报告，精准靶向用药解读”里仍写着“15个工作日”" in text
 
 
 def test_promise_added_and_removed(content_copy: Path) -> None:
@@ -84,6 +89,7 @@ def test_promise_added_and_removed(content_copy: Path) -> None:
 """)
     edit(content_copy, "services.yaml", "        promises: [billing_reply]\n",
          "        promises: [billing_reply_new]\n")
+    edit(content_copy, "services.yaml", "3个工作日内，回复", "2个工作日内，回复")
     kinds, text = changes_of(content_copy)
     assert "promise_added" in kinds and "promise_removed" in kinds
     assert "新增时效承诺：住院保险直付·回复是否启动直付服务：病历资料收集完整后2个工作日内" in text
