@@ -54,6 +54,7 @@ bp = Blueprint("apply", __name__, url_prefix="/apply")
 CSRF_MESSAGE = ("页面停留时间较长，为了安全需要重新确认。您填写的内容都还在，"
                 "请重新选择要上传的文件，然后再次提交。")
 FILES_NOT_KEPT = "出于安全考虑，浏览器不会保留已选择的文件：请重新选择要上传的文件。"
+ALREADY_SUBMITTED = "这份申请已经提交过，下面是当时提交的申请（没有重复提交）。"
 VIEWABLE_KEY = "viewable"
 VIEWABLE_MAX = 10
 
@@ -159,6 +160,7 @@ def submit(service_id: str) -> Any:
     crypto = get_crypto()
     existing = find_by_token(db_session(), f.submission_token.data)
     if existing is not None:
+        flash(ALREADY_SUBMITTED)
         allow_view(existing.reference)
         return redirect(url_for("apply.confirmation", reference=existing.reference), 303)
 
@@ -213,8 +215,10 @@ def submit(service_id: str) -> Any:
                for data, ext, mime in items],
         initial_promises=[p.as_dict() for p in promises],
     )
-    reference, _created = create_request(get_db(), crypto, Path(current_app.config["UPLOAD_DIR"]),
-                                         new)
+    reference, created = create_request(get_db(), crypto, Path(current_app.config["UPLOAD_DIR"]),
+                                        new)
+    if not created:
+        flash(ALREADY_SUBMITTED)
     allow_view(reference)
     return redirect(url_for("apply.confirmation", reference=reference), 303)
 

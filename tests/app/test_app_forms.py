@@ -429,6 +429,7 @@ def test_double_submit_creates_one_request(app, client, fresh_form, rules):
     second = post_form(client, "direct_billing", tokens, data)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
+    assert "已经提交过" in client.get(second.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         session = app.extensions["forms_db"].read_session()
         assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
