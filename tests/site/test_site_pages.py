@@ -207,6 +207,10 @@ def test_working_days_page_lists_this_and_next_year(site: Site) -> None:
             assert f"共{(period.end - period.start).days + 1}天" in squash(section)
         for makeup in view.workdays:
             assert f"{makeup.date.year}年{makeup.date.month}月{makeup.date.day}日" in section
+    # each year's holidays are a real table (official years once lost theirs to a paragraph)
+    tables = site.article("working-days/").find_all("table")
+    assert [len(t.select("tbody tr")) for t in tables] == [
+        len(calendar.arrangement(y).holidays) for y in (year, year + 1)]
 
 
 def test_faq_answers_from_notes_rules_and_promises(site: Site) -> None:
