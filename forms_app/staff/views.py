@@ -78,12 +78,22 @@ def _staff_context() -> dict[str, Any]:
         "format_reference": format_reference,
         "status_names": STATUS_NAMES,
         "urgency_names": URGENCY_NAMES,
-        "logout_form": PlainForm(),
+        # formdata=None: never parse the request body here (a too-large body would raise
+        # again while the 413 page renders)
+        "logout_form": PlainForm(formdata=None),
         "staff_today": today(),
         "beijing": beijing,
         "audit_names": AUDIT_NAMES,
         "request_day": request_day,
+        "detail_labels": DETAIL_LABELS,
     }
+
+
+# the online form's service-specific answers (ServiceRequest.details)
+DETAIL_LABELS = {
+    "admission_slip_issued_date": "住院条开具日期", "admission_date": "入院日期",
+    "sample_type": "样本类型", "sample_received_date": "实验室收到样本日期",
+}
 
 
 AUDIT_NAMES = {
@@ -204,8 +214,10 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         step["event_name"] = event_name(rules, snapshot, step["event"]) if step["event"] else ""
         step["recorded_on"] = events.get(step["event"]) if step["event"] else None
     nxt = next_event(service, req.use_id, events) if req.status not in CLOSED_STATUSES else None
-    audit_rows = list(db_session().scalars(
-        select(AuditLog).where(AuditLog.request_id == req.id).order_by(AuditLog.at, AuditLog.id)))
+    # a fresh session: the request's read session began before this view's own audit entry
+    with get_db().read_session() as s:
+        audit_rows = list(s.scalars(select(AuditLog).where(AuditLog.request_id == req.id)
+                                    .order_by(AuditLog.at, AuditLog.id)))
     doc_names = {d_id: d.name for d_id, d in content.document_by_id.items()}
     hospital = content.hospital_by_id.get(req.hospital_id) if req.hospital_id else None
     return render_template(

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from staff_helpers import PASSWORD, STAFF, Clock, add_staff, expected_due, make_app, new_request
+from staff_helpers import (
+    ID_NUMBER,
+    PASSWORD,
+    STAFF,
+    Clock,
+    add_staff,
+    expected_due,
+    make_app,
+    new_request,
+)
 from werkzeug.serving import make_server
 
 from tests.conftest import CHROMIUM_ARGS
@@ -71,6 +80,13 @@ def test_staff_records_an_event_and_sees_the_new_date(
             expect(page.locator("#flow li[data-step=start]")).to_have_attribute("data-done",
                                                                                 "yes")
             expect(page.locator("#audit tr[data-action=event_recorded]")).to_have_count(1)
+
+            # showing the ID number in full is a deliberate POST (with its CSRF token), logged
+            expect(page.locator("#id-number")).to_have_text("110105********002X")
+            page.locator("[data-reveal=id_number]").click()
+            expect(page.locator("#id-number")).to_have_text(ID_NUMBER)
+            expect(page.locator("#audit tr[data-action=personal_data_revealed]")) \
+                .to_have_count(1)
             assert errors == []
         finally:
             browser.close()
