@@ -232,6 +232,7 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         closed=req.status in CLOSED_STATUSES, audit_rows=audit_rows, doc_names=doc_names,
         revealed=revealed or {}, reveal_form=RevealForm(), revealable=REVEALABLE,
         sample_names={s.id: s.name for s in service.samples},
+        current_content_version=content.version,
     ), status
 
 

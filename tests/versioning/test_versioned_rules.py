@@ -28,6 +28,7 @@ from tests.app.conftest import VALID_ID, hidden, make_id, post_form, valid_data
 
 OUTPATIENT = ("        working_days: 5\n        starts_after: [request]\n"
               "        promise: 安排门诊\n")
+OUTPATIENT_PROSE = "门诊在客户预约申请后5个工作日内"
 PROMISE_ID = "outpatient_arranged"
 
 
@@ -113,8 +114,10 @@ def test_old_request_keeps_its_promise_after_a_content_change(tmp_path: Path,
     services = content_copy / "services.yaml"
     text = services.read_text(encoding="utf-8")
     assert text.count(OUTPATIENT) == 1
-    services.write_text(text.replace(OUTPATIENT, OUTPATIENT.replace("working_days: 5",
-                                                                    "working_days: 7")),
+    text = text.replace(OUTPATIENT, OUTPATIENT.replace("working_days: 5", "working_days: 7"))
+    # ... and, as the check demands, the flow step that states it
+    assert text.count(OUTPATIENT_PROSE) == 1
+    services.write_text(text.replace(OUTPATIENT_PROSE, OUTPATIENT_PROSE.replace("5", "7")),
                         encoding="utf-8")
     new_rules = load_rules(content_copy)
     assert new_rules.content.version != old_rules.content.version
@@ -142,6 +145,28 @@ def test_old_request_keeps_its_promise_after_a_content_change(tmp_path: Path,
         assert (initial, computed) == (seven.isoformat(), seven)
         # ... and the old one is still untouched after the new one was stored.
         assert stored(app, old_ref)[2] == five
+
+        # Staff see which content version each request follows.
+        staff = signed_in_staff(app)
+        old_page = staff.get(f"/staff/requests/{old_ref}").get_data(as_text=True)
+        assert old_rules.content.version in old_page and "提交时的版本" in old_page
+        assert re.search(rf'data-promise="{PROMISE_ID}"[^>]*>(?:(?!</tr>).)*'
+                         rf'data-due="{five.isoformat()}"', old_page, re.S)
+        new_page = staff.get(f"/staff/requests/{new_ref}").get_data(as_text=True)
+        assert new_rules.content.version in new_page and "（当前版本）" in new_page
+
+
+def signed_in_staff(app: Flask) -> FlaskClient:
+    result = app.test_cli_runner().invoke(args=["create-staff", "li.na"],
+                                          env={"STAFF_PASSWORD": "a long enough password"})
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    form = client.get("/staff/login").get_data(as_text=True)
+    resp = client.post("/staff/login", data={"csrf_token": hidden(form, "csrf_token"),
+                                             "username": "li.na",
+                                             "password": "a long enough password"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    return client
 
 
 def get_rules_version(app: Flask) -> str:
