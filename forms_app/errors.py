@@ -27,17 +27,33 @@ def _page(status: int, title: str, message: str) -> tuple[Any, int]:
 
 def _drain() -> None:
     """Read the rest of a refused request body so the client receives our page instead of a
-    reset connection (a client still sending sees the reset before our response)."""
+    reset connection (a client still sending sees the reset before our response).
+
+    Reads the raw WSGI input: `request.stream` refuses to open when Content-Length is over
+    MAX_CONTENT_LENGTH, and stops at MAX_FORM_MEMORY_SIZE. Reads at most DRAIN_LIMIT bytes and
+    never past Content-Length (the development server's input is the bare socket).
+    """
+    environ = request.environ
+    raw = environ.get("wsgi.input")
+    if raw is None:
+        return
+    cached = request.__dict__.get("stream")  # the wrapped stream, if the form parser used it
+    consumed = int(getattr(cached, "_pos", 0) or 0) if cached is not None else 0
+    length = request.content_length
     try:
-        stream = request.stream
-        total = 0
-        while total < DRAIN_LIMIT:
-            chunk = stream.read(64 * 1024)
+        if length is not None:
+            remaining = min(length - consumed, DRAIN_LIMIT)
+        elif "wsgi.input_terminated" in environ:
+            remaining = DRAIN_LIMIT
+        else:
+            return
+        while remaining > 0:
+            chunk = raw.read(min(64 * 1024, remaining))
             if not chunk:
                 break
-            total += len(chunk)
+            remaining -= len(chunk)
     except Exception:  # noqa: BLE001 - best effort only
-        pass
+        log.debug("could not drain a refused request body")
 
 
 def register(app: Flask) -> None:
