@@ -217,3 +217,33 @@ def test_every_service_through_the_app_on_both_databases(any_app, rules):
         assert first.headers["Location"] == again.headers["Location"]
         assert client.get(first.headers["Location"]).status_code == 200
     assert count(any_app.extensions["forms_db"], ServiceRequest) == len(rules.content.services)
+
+
+def test_key_rotation_and_upload_sweep(app, rules, tmp_path):
+    import os
+    import time
+
+    from forms_app.crypto import Crypto, new_key
+
+    db, crypto, upload_dir = parts(app)
+    ref, _ = create_request(db, crypto, upload_dir, new_request(rules))
+    old_key = app.config["DATA_KEY"]
+    fresh = new_key()
+    rotated = Crypto(f"{fresh},{old_key}", app.config["HASH_KEY"])
+    app.extensions["forms_crypto"] = rotated
+    result = app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "1 requests and 1 files" in result.output
+    only_new = Crypto(fresh, app.config["HASH_KEY"])
+    session = db.read_session()
+    req = session.scalars(select(ServiceRequest)).one()
+    assert only_new.decrypt_text(req.id_number_enc) == VALID_ID
+    assert read(upload_dir, only_new, req.documents[0].stored_name) == PDF
+    session.close()
+
+    orphan = upload_dir / "0123456789abcdef0123456789abcdef"
+    orphan.write_bytes(b"left by a crash")
+    old = time.time() - 7200
+    os.utime(orphan, (old, old))
+    result = app.test_cli_runner().invoke(args=["sweep-uploads"])
+    assert result.exit_code == 0 and "removed 1" in result.output
+    assert not orphan.exists() and len(list(upload_dir.iterdir())) == 1
