@@ -55,7 +55,7 @@ def promises() -> Any:
     content = rules.content
     try:
         body = request.get_json(force=True, silent=False)
-    except BadRequest:
+    except (BadRequest, RecursionError):  # RecursionError: JSON nested thousands deep
         return _problem(400, "请求体不是有效的 JSON。")
     if not isinstance(body, dict):
         return _problem(400, "请求体应为 JSON 对象。")

@@ -228,7 +228,7 @@ class RequestForm(FlaskForm):
 
     def validate_diagnosis_date(self, field: Field) -> None:
         eff = self.policy_effective.data
-        if field.data and eff and field.data < eff - dt.timedelta(days=3650):
+        if field.data and eff and (eff - field.data).days > 3650:  # no overflow at year 1
             raise ValidationError("确诊日期比保单生效日期早了十年以上，请核对年份。")
 
     # -- views of the answers ------------------------------------------------------------
