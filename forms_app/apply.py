@@ -300,7 +300,7 @@ def _check_service_fields(f: RequestForm, service: Service, today: dt.date) -> N
             field.data = None  # e.g. an admission-slip date given for an outpatient request
             field.raw = ""
         elif (field.data is not None and f.diagnosis_date.data
-              and field.data < f.diagnosis_date.data - dt.timedelta(days=366)):
+              and (f.diagnosis_date.data - field.data).days > 366):
             field.errors = [*field.errors, f"{field.label.text}比确诊日期早一年以上，请核对。"]
 
 
