@@ -86,6 +86,15 @@ def may_view(reference: str) -> bool:
     return reference in session.get(VIEWABLE_KEY, [])
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Pages with (masked) personal data or typed values are not kept in shared caches."""
+    if request.method == "POST" or request.endpoint in ("apply.confirmation",
+                                                       "apply.calendar_file"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/")
 def index() -> str:
     content = get_rules().content

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
@@ -52,6 +52,13 @@ class StatusForm(FlaskForm):
         "被保险人身份证号码后四位", filters=[strip],
         validators=[required("请填写身份证号码后四位。"), _validate_last4],
         render_kw={"autocomplete": "off", "maxlength": 8, "inputmode": "text"})
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _status_limit() -> str:

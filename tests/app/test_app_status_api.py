@@ -36,6 +36,7 @@ def test_status_shows_flow_and_promised_dates(app, submit, rules):
     assert 'aria-current="step"' in html
     assert VALID_ID not in html
     assert ref not in resp.request.url  # nothing in the URL
+    assert resp.headers["Cache-Control"] == "no-store"
     # after a lookup this browser may see the confirmation and .ics
     assert other.get(location).status_code == 200
 
