@@ -4,7 +4,6 @@ end of the run)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,8 @@ from flask import Flask
 
 from forms_app import create_app
 from forms_app.crypto import new_key
+from tests.hardening.cases import CASES, OUTCOMES
 from tests.hardening.pg_scratch import scratch_database
-
-CASES: Counter[str] = Counter()
-
-
-def count_case(kind: str, n: int = 1) -> None:
-    """Record that `n` hostile cases of `kind` were sent (summed and printed after the run)."""
-    CASES[kind] += n
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -29,6 +22,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         total = sum(CASES.values())
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(CASES.items()))
         terminalreporter.write_line(f"hardening: {total} hostile cases tried ({detail})")
+    if OUTCOMES:
+        terminalreporter.write_line("hardening: " + ", ".join(
+            f"{k}: {v}" for k, v in sorted(OUTCOMES.items())))
 
 
 AppFactory = Callable[..., Flask]
