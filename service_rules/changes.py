@@ -92,7 +92,6 @@ class ChangeReport:
     new_version: str
     changes: tuple[Change, ...]
     pages: tuple[tuple[str, str], ...]  # (path, label), in first-mentioned order
-    hints: tuple[str, ...] = ()  # things the editor should look at, not changes themselves
 
     @property
     def changed(self) -> bool:
@@ -109,7 +108,6 @@ class ChangeReport:
                 for c in self.changes
             ],
             "pages": [{"path": p, "label": label} for p, label in self.pages],
-            "hints": list(self.hints),
             "note": REQUESTS_NOTE if self.changed else "",
         }
 
@@ -142,7 +140,6 @@ def _days(n: int) -> str:
 class _Collector:
     def __init__(self) -> None:
         self.changes: list[Change] = []
-        self.hints: list[str] = []
 
     def add(self, kind: str, section: str, areas: Iterable[str], text: str, **details: Any
             ) -> None:
@@ -173,7 +170,6 @@ def _compare_promises(out: _Collector, old: Content, new: Content, o: Service, n
                     f"{label}：{_days(q.working_days)} → {_days(p.working_days)}（{longer}）",
                     service=n.id, promise=pid, field="working_days",
                     old=q.working_days, new=p.working_days)
-            _stale_number_hint(out, n, q.working_days, p.working_days)
         if q.starts_after != p.starts_after:
             out.add("promise_changed", "时效承诺", area,
                     f"{label}：起算事件 {clock_start_phrase(old, q)} → "
@@ -209,30 +205,10 @@ def _compare_promises(out: _Collector, old: Content, new: Content, o: Service, n
             out.add("advance_booking_changed", "时效承诺", area,
                     f"{n.name}·提前预约：{_days(ob.working_days)} → {_days(nb.working_days)}",
                     service=n.id, old=ob.working_days, new=nb.working_days)
-            _stale_number_hint(out, n, ob.working_days, nb.working_days)
         if ob.text != nb.text:
             out.add("text_changed", "服务内容", area,
                     f"{n.name}·提前预约说明：{_quote(ob.text)} → {_quote(nb.text)}",
                     service=n.id, field="advance_booking.text")
-
-
-def _service_texts(svc: Service) -> list[tuple[str, str]]:
-    """(where, text) for every sentence of a service that may repeat a number of days."""
-    texts = [("简介", svc.summary), ("资格说明", svc.eligibility)]
-    if svc.advance_booking:
-        texts.append(("提前预约说明", svc.advance_booking.text))
-    texts += [(f"注意事项“{note.text[:12]}…”", note.text) for note in svc.notes]
-    texts += [(f"流程步骤“{step.title}”", step.detail) for step in svc.flow]
-    return texts
-
-
-def _stale_number_hint(out: _Collector, svc: Service, old: int, new: int) -> None:
-    """A promise went from `old` to `new` days: point at sentences that still say `old`."""
-    pattern = re.compile(rf"(?<!\d){old}\s*个工作日")
-    for where, text in _service_texts(svc):
-        if pattern.search(text):
-            out.hints.append(f"{svc.name}的{where}里仍写着“{old}个工作日”，"
-                             f"时效已改为{new}个工作日，请确认这句话是否也要修改。")
 
 
 def _compare_documents(out: _Collector, old: Content, new: Content, o: Service, n: Service
@@ -574,8 +550,7 @@ def compare(old: Content, new: Content, *, today: dt.date | None = None) -> Chan
         return {"index": 0, "coverage": 2, "hospitals": 3, "working-days": 4}.get(path, 5), 0
 
     ordered = sorted(pages.items(), key=lambda item: page_rank(item[0]))
-    return ChangeReport(old.version, new.version, tuple(changes), tuple(ordered),
-                        tuple(dict.fromkeys(out.hints)))
+    return ChangeReport(old.version, new.version, tuple(changes), tuple(ordered))
 
 
 def render_text(report: ChangeReport, old_label: str = "旧版本", new_label: str = "新版本"
@@ -594,9 +569,6 @@ def render_text(report: ChangeReport, old_label: str = "旧版本", new_label: s
         lines.append(f"  - {change.text}")
     lines += ["", "会变化的网站页面："]
     lines += [f"  - {label}" for _, label in report.pages]
-    if report.hints:
-        lines += ["", "请留意："]
-        lines += [f"  - {hint}" for hint in report.hints]
     lines += ["", f"说明：{REQUESTS_NOTE}"]
     return "\n".join(lines)
 

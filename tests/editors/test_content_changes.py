@@ -59,20 +59,25 @@ def test_clock_start_change_is_named(content_copy: Path) -> None:
     assert REQUESTS_NOTE in text
 
 
-def test_shorter_promise_and_stale_text_hint(content_copy: Path) -> None:
+def test_shorter_promise_needs_its_prose_changed_too(content_copy: Path) -> None:
     edit(content_copy, "services.yaml",
          "        working_days: 15\n        starts_after: [sample_received]",
          "        working_days: 12\n        starts_after: [sample_received]")
     # the flow step still says 15: the check refuses the content until the prose follows
     with pytest.raises(ContentError) as broken:
         load_content(content_copy)
-    assert "这段文字写着“15个工作日”" in str(broken.value)
-    assert "flow[5](report).detail" in str(broken.value)
-    edit(content_copy, "services.yaml", "实验室收到样本后15个工作日内", "实验室收到样本后12个工作日内")
+    message = str(broken.value)
+    assert "content/services.yaml 第 302 行" in message
+    assert "services[2](genetic_testing).flow[5](report).detail" in message
+    assert "这段文字写着“15个工作日”，但本服务的时效承诺是 12 个工作日。" in message
+    assert "怎么改：把这段文字里的天数改成与 promises（或 advance_booking）一致的天数。" in message
+    edit(content_copy, "services.yaml", "实验室收到样本后15个工作日内",
+         "实验室收到样本后12个工作日内")
     kinds, text = changes_of(content_copy)
-    assert kinds == ["promise_changed", "step_changed"]
+    assert kinds == ["promise_changed", "flow_step_changed"]
     assert ("基因检测—靶向用药解读·出具电子版、纸质版检测报告："
             "15个工作日 → 12个工作日（缩短）") in text
+    assert "基因检测—靶向用药解读：流程步骤“出具检测报告，精准靶向用药解读”的说明有改动" in text
 
 
 def test_promise_added_and_removed(content_copy: Path) -> None:
@@ -94,15 +99,25 @@ def test_promise_added_and_removed(content_copy: Path) -> None:
     assert "promise_added" in kinds and "promise_removed" in kinds
     assert "新增时效承诺：住院保险直付·回复是否启动直付服务：病历资料收集完整后2个工作日内" in text
     assert "删除时效承诺：住院保险直付·回复是否启动直付服务：提交申请后3个工作日内" in text
-    assert "流程步骤“确认启动直付服务”的关联的时效承诺有改动" in text
+    assert "流程步骤“确认启动直付服务”的说明、关联的时效承诺有改动" in text
 
 
 def test_advance_booking_change(content_copy: Path) -> None:
     edit(content_copy, "services.yaml", "    advance_booking:\n      working_days: 5",
          "    advance_booking:\n      working_days: 4")
-    _, text = changes_of(content_copy)
+    # its sentence still says 5: refused until it says 4 too
+    with pytest.raises(ContentError) as broken:
+        load_content(content_copy)
+    message = str(broken.value)
+    assert "services[3](direct_billing).advance_booking.text" in message
+    assert "这段文字写着“5个工作日”，但本服务的时效承诺是 3、4 个工作日。" in message
+    edit(content_copy, "services.yaml", "被保险人需要提前5个工作日预约",
+         "被保险人需要提前4个工作日预约")
+    kinds, text = changes_of(content_copy)
+    assert kinds == ["advance_booking_changed", "text_changed"]
     assert "住院保险直付·提前预约：5个工作日 → 4个工作日" in text
-    assert "提前预约说明里仍写着“5个工作日”" in text
+    assert ("住院保险直付·提前预约说明：“被保险人需要提前5个工作日预约住院直付服务。” → "
+            "“被保险人需要提前4个工作日预约住院直付服务。”") in text
 
 
 def test_documents_optional_and_removed(content_copy: Path) -> None:
@@ -249,7 +264,8 @@ def _git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path, content_copy: Path) -> Path:
-    """A git repository whose first commit holds the content and whose second shortens a promise."""
+    """A git repository whose first commit holds the content and whose second shortens a promise
+    (and the flow step text stating it, or the check would refuse the commit's content)."""
     root = tmp_path / "repo"
     root.mkdir()
     content_copy.rename(root / "content")
@@ -258,6 +274,8 @@ def repo(tmp_path: Path, content_copy: Path) -> Path:
     _git(root, "commit", "-q", "-m", "content")
     edit(root / "content", "services.yaml", "        working_days: 10\n        starts_after: "
          "[records_complete]", "        working_days: 8\n        starts_after: [records_complete]")
+    edit(root / "content", "services.yaml", "detail: 10个工作日内专家出具",
+         "detail: 8个工作日内专家出具")
     _git(root, "commit", "-q", "-am", "shorter second opinion")
     return root
 
@@ -282,13 +300,17 @@ def test_diff_one_and_two_revisions(repo: Path) -> None:
     one = run_rules("diff", "HEAD~1", "--content", content)
     assert one.returncode == 0, one.stderr
     assert "第二诊疗意见·由专家出具第二诊疗意见报告：10个工作日 → 8个工作日（缩短）" in one.stdout
+    assert "第二诊疗意见：流程步骤“出具第二诊疗意见报告”的说明有改动" in one.stdout
     assert "当前内容" in one.stdout
 
     two = run_rules("diff", "HEAD", "HEAD~1", "--content", content, "--json")
     data = json.loads(two.stdout)
     assert data["changed"] is True
-    assert [(c["kind"], c["details"]["old"], c["details"]["new"]) for c in data["changes"]] == [
-        ("promise_changed", 8, 10)]
+    assert [(c["kind"], c["details"]) for c in data["changes"]] == [
+        ("promise_changed", {"service": "second_opinion", "promise": "opinion_report",
+                             "field": "working_days", "old": 8, "new": 10}),
+        ("flow_step_changed", {"service": "second_opinion", "step": "report",
+                               "fields": ["detail"]})]
     assert data["note"] == REQUESTS_NOTE
     assert data["old_version"] != data["new_version"]
 

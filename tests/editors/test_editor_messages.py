@@ -11,7 +11,8 @@ MESSAGES = {k: v for k, v in examples().items() if v.kind == "message"}
 
 
 def test_guide_explains_common_mistakes() -> None:
-    assert {"tab", "colon", "tel", "typo", "city", "date-format", "makeup-weekday"} <= set(MESSAGES)
+    assert {"tab", "colon", "tel", "typo", "city", "date-format", "makeup-weekday",
+            "stale-days"} <= set(MESSAGES)
     assert all(m.expected_output.strip() for m in MESSAGES.values())
 
 

@@ -54,15 +54,13 @@ def test_recipe_passes_check_and_diff_names_it(recipe_id: str, content_copy: Pat
 
     check = run_rules("check", "--content", edited)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "检查通过" in check.stdout
+    assert "检查通过" in check.stdout  # so no prose still states an old number of days
 
     diff = run_rules("diff", CONTENT, edited)
     assert diff.returncode == 0, diff.stderr
     for phrase in EXPECTED[recipe_id]:
         assert phrase in diff.stdout, f"{phrase!r} missing from:\n{diff.stdout}"
     assert REQUESTS_NOTE in diff.stdout
-    # the guide's recipe is complete: nothing still says the old number of days
-    assert "请留意" not in diff.stdout, diff.stdout
     assert "Traceback" not in diff.stderr
 
 
@@ -78,14 +76,34 @@ def test_diff_example_in_the_guide_is_the_real_output(content_copy: Path) -> Non
         shutil.copytree(CONTENT, edited)
 
 
-def test_half_done_promise_change_is_pointed_out(content_copy: Path) -> None:
-    """Only the number changed, not the flow text: the diff says which sentence still says 5."""
+# What the check says when only the number of the change-promise recipe was changed.
+STALE_FLOW_TEXT = (
+    "[错误] content/services.yaml 第 163 行"
+    "（services[0](green_channel).flow[4](notify_appointment).detail）："
+    "这段文字写着“5个工作日”，但本服务的时效承诺是 7、10 个工作日。\n"
+    "    怎么改：把这段文字里的天数改成与 promises（或 advance_booking）一致的天数。")
+
+
+def test_half_done_promise_change_is_refused(content_copy: Path) -> None:
+    """Only the number changed, not the flow text: the check refuses the content and names
+    the sentence that still says 5 (file, line, path, fix); the diff does not compare."""
     recipe = RECIPES["change-promise"]
+    assert len(recipe.edits) == 2, "the recipe changes the number and the flow text"
     half = type(recipe)(recipe.kind, recipe.id, recipe.edits[:1])
     apply(half, content_copy)
+
+    check = run_rules("check", "--content", content_copy)
+    assert check.returncode == 1
+    assert normalise(STALE_FLOW_TEXT) in normalise(check.stderr), check.stderr
+    assert "共发现 1 处错误" in check.stderr
+    assert "检查通过" not in check.stdout
+
     diff = run_rules("diff", CONTENT, content_copy)
-    assert "请留意" in diff.stdout
-    assert "流程步骤“通知被保险人就医预约时间”里仍写着“5个工作日”" in diff.stdout
+    assert diff.returncode == 1
+    assert diff.stdout == ""
+    assert "没有通过检查，无法比较" in diff.stderr
+    assert normalise(STALE_FLOW_TEXT) in normalise(diff.stderr), diff.stderr
+    assert "Traceback" not in check.stderr + diff.stderr
 
 
 def test_promise_recipe_in_json(content_copy: Path) -> None:
