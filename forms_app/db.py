@@ -29,6 +29,8 @@ PG_MIGRATION_LOCK = 7_420_042  # pg_advisory_lock key while migrating
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, synchronous=FULL, busy_timeout, BEGIN IMMEDIATE."""
+    # SQL errors never carry the statement's values (names, encrypted IDs) into logs or pages
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                **kwargs)
