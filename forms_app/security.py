@@ -32,9 +32,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_limiter.util import get_qualified_name
+from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ def init_security(app: Flask) -> None:
 
     # after every blueprint is registered (create_app registers them after this call)
     app.before_request(_limit_staff_login_once)
+    app.register_error_handler(OperationalError, _database_unavailable)
     if app.config.get("BENCHMARK_ENDPOINTS", _env_flag("BENCHMARK_ENDPOINTS")):
         _register_bench(app)
 
@@ -146,6 +149,24 @@ def _add_headers(response: Response) -> Response:
     if policy.production:
         headers.setdefault("Strict-Transport-Security", policy.hsts)
     return response
+
+
+# -- database busy or unreachable -------------------------------------------------------------
+BUSY_TITLE = "系统繁忙，请稍后再试"
+BUSY_MESSAGE = ("系统暂时繁忙，这次操作没有完成。如果您在提交申请，请返回上一页，"
+                "稍等片刻后再提交一次：同一份申请重复提交也只会登记一次。也可以致电服务热线。")
+
+
+def _database_unavailable(exc: OperationalError) -> Any:
+    """SQLite busy past its timeout, or PostgreSQL unreachable: 503 with Retry-After and a
+    plain page, never a 500. Only the error's class is logged (its text can hold SQL values)."""
+    log.warning("database unavailable (%s) on %s %s", type(exc.orig).__name__,
+                request.method, request.endpoint)
+    headers = {"Retry-After": "10"}
+    if request.path.startswith("/api/"):
+        return {"error": BUSY_MESSAGE}, 503, headers
+    return render_template("error.html", status=503, title=BUSY_TITLE,
+                           message=BUSY_MESSAGE), 503, headers
 
 
 # -- staff sign-in limit ----------------------------------------------------------------------
