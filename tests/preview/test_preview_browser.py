@@ -15,6 +15,7 @@ from tests.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
+OUTPATIENT_PROSE = "门诊在客户预约申请后5个工作日内"
 OUTPATIENT = "        working_days: 5\n        starts_after: [request]\n"
 TIMEOUT_MS = 60_000
 
@@ -28,6 +29,16 @@ def page(chromium_path: str) -> Iterator[object]:
             yield browser.new_context(locale="zh-CN").new_page()
         finally:
             browser.close()
+
+
+def promise_to_seven_days(services: Path) -> None:
+    """5 -> 7 working days for the outpatient promise and the flow text that states it, in one
+    save (the check refuses prose that states a number of days no promise has)."""
+    text = services.read_text(encoding="utf-8")
+    assert text.count(OUTPATIENT) == 1 and text.count(OUTPATIENT_PROSE) == 1
+    text = text.replace(OUTPATIENT, OUTPATIENT.replace("working_days: 5", "working_days: 7"))
+    services.write_text(text.replace(OUTPATIENT_PROSE, OUTPATIENT_PROSE.replace("5", "7")),
+                        encoding="utf-8")
 
 
 def replace(path: Path, old: str, new: str) -> None:
@@ -44,7 +55,7 @@ def test_open_page_reloads_and_shows_the_banner(running_preview: RunningPreview,
     page.goto(running_preview.url + "services/green_channel/", wait_until="load")
     page.evaluate("window.__notReloaded = true")
 
-    replace(services, OUTPATIENT, OUTPATIENT.replace("working_days: 5", "working_days: 7"))
+    promise_to_seven_days(services)
     content = load_rules(content_copy).content
     seven = promise_sentence(content, content.service("green_channel").promise(
         "outpatient_arranged"))
