@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test serve site check preview lint bench system-deps clean
+.PHONY: test serve site check preview diff lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ serve: $(STAMP) site
 
 preview: $(STAMP)
 	$(PY) -m build_scripts.preview --host $(HOST) --port $(PORT)
+
+diff: $(STAMP)
+	$(PY) -m service_rules diff
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
