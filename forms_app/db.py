@@ -53,7 +53,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # a lock wait ends like SQLite's busy timeout (an error page, 503) instead of hanging a
+    # worker, e.g. behind a migration's ACCESS EXCLUSIVE lock queued behind this very request
+    connect_args = {"options": f"-c lock_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+                    **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 class Database:
