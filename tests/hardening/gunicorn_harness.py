@@ -62,6 +62,7 @@ class GunicornServer:
     bench: bool = False                      # BENCHMARK_ENDPOINTS=1
     rate_limits: bool = False                # keep the app's own limits (else UNLIMITED)
     env: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None          # a gunicorn config (hooks, logging)
     port: int = 0
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     data_key: str = field(default_factory=new_key)
@@ -110,7 +111,10 @@ class GunicornServer:
                "--threads", str(self.threads), "--access-logfile", str(self.access_log),
                "--error-logfile", str(self.error_log), "--capture-output",
                "--log-level", "info", "--graceful-timeout", "5", "--timeout", "60",
-               "--no-control-socket", "--chdir", str(ROOT), "forms_app:create_app()"]
+               "--no-control-socket", "--chdir", str(ROOT)]
+        if self.config_file is not None:
+            cmd += ["--config", str(self.config_file)]
+        cmd.append("forms_app:create_app()")
         self.proc = subprocess.Popen(cmd, env=self.environment(), cwd=str(ROOT),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
