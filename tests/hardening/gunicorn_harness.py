@@ -63,6 +63,7 @@ class GunicornServer:
     rate_limits: bool = False                # keep the app's own limits (else UNLIMITED)
     env: dict[str, str] = field(default_factory=dict)
     config_file: Path | None = None          # a gunicorn config (hooks, logging)
+    log_level: str = "info"
     port: int = 0
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     data_key: str = field(default_factory=new_key)
@@ -110,7 +111,7 @@ class GunicornServer:
         cmd = [str(GUNICORN), "--bind", f"{HOST}:{self.port}", "--workers", str(self.workers),
                "--threads", str(self.threads), "--access-logfile", str(self.access_log),
                "--error-logfile", str(self.error_log), "--capture-output",
-               "--log-level", "info", "--graceful-timeout", "5", "--timeout", "60",
+               "--log-level", self.log_level, "--graceful-timeout", "5", "--timeout", "60",
                "--no-control-socket", "--chdir", str(ROOT)]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
