@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -55,7 +55,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # a lock wait ends like SQLite's busy timeout (an error page, 503) instead of hanging a
     # worker, e.g. behind a migration's ACCESS EXCLUSIVE lock queued behind this very request
-    connect_args = {"options": f"-c lock_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    # (kept together with any `options` the URL gives, e.g. a search_path)
+    given = make_url(url).query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    connect_args = {"options": f"{given} -c lock_timeout={SQLITE_BUSY_TIMEOUT_MS}".strip(),
                     **kwargs.pop("connect_args", {})}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
