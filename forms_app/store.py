@@ -106,7 +106,8 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
     request's reference with created=False. Files are written (encrypted, fsynced) before the
     transaction commits and removed again if it does not.
     """
-    with db.write_session() as session:
+    # a read (no write lock): the write transaction below checks the token again
+    with db.read_session() as session:
         existing = find_by_token(session, new.submission_token)
         if existing is not None:
             return existing.reference, False
@@ -124,10 +125,11 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
                         raise _Duplicate
                     if find_by_reference(session, reference) is not None:
                         continue  # collision: draw again
-                    session.add(_build(crypto, new, reference, stored))
+                    req = _build(crypto, new, reference, stored)
+                    session.add(req)
                     session.flush()
                     session.add(AuditLog(actor=BY_APPLICANT, action="request_created",
-                                         request_id=_request_id(session, reference),
+                                         request_id=req.id,
                                          details={"reference": reference,
                                                   "service_id": new.service_id,
                                                   "use_id": new.use_id,
@@ -155,12 +157,6 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
 
 class _Duplicate(Exception):
     pass
-
-
-def _request_id(session: Session, reference: str) -> int:
-    found = find_by_reference(session, reference)
-    assert found is not None
-    return found.id
 
 
 def _remove(stored: list[tuple[Any, ...]]) -> None:
