@@ -20,7 +20,8 @@ Rate limits (Flask-Limiter, one `limiter` in `extensions.py`): submit and status
 limited by their views (`SUBMIT_RATE_LIMIT`, `STATUS_RATE_LIMIT`); staff sign-in by
 `STAFF_LOGIN_RATE_LIMIT`, applied here to the staff blueprint's login view if that view has no
 limit of its own. With several workers or hosts set `RATELIMIT_STORAGE_URI=redis://...`:
-`memory://` counts per process.
+`memory://` counts per process. Behind a load balancer set `TRUSTED_PROXIES` (the number of
+proxies in front of the app) so limits count per client, not per balancer.
 
 Key rotation is `flask --app forms_app rotate-keys` (in `cli.py`); see the README.
 """
@@ -37,6 +38,7 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request
 from flask_limiter.util import get_qualified_name
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,14 @@ def init_security(app: Flask) -> None:
         app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.setdefault("STAFF_LOGIN_RATE_LIMIT",
                           os.environ.get("STAFF_LOGIN_RATE_LIMIT", DEFAULT_STAFF_LOGIN_LIMIT))
+    # behind N reverse proxies / load balancers: the client address (rate limits) and the
+    # scheme come from their X-Forwarded-* headers; 0 (the default) ignores those headers,
+    # which a client could otherwise forge to escape the limits
+    proxies = int(app.config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", 0)))
+    app.config["TRUSTED_PROXIES"] = proxies
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore
+                                x_host=0, x_port=0, x_prefix=0)
 
     # the site's inline scripts allowed by hash; the site is served with inline styles
     # (the theme sets style attributes), app pages with neither

@@ -274,3 +274,24 @@ def test_key_rotation_keeps_old_data_readable_and_reencrypts_everything(make_app
     assert resp.status_code == 200
     # no stray temporary files from the rotation
     assert all(p.name.isalnum() for p in upload_dir.iterdir())
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_rate_limits_count_per_client_behind_a_trusted_proxy(make_app, proxies: int) -> None:
+    """Behind a load balancer every request comes from its address: with TRUSTED_PROXIES=1
+    the limit counts per forwarded client; without it the forwarded header is ignored (a
+    client cannot forge it to escape the limit)."""
+    app = make_app(RATELIMIT_ENABLED=True, STATUS_RATE_LIMIT="2 per minute",
+                   TRUSTED_PROXIES=proxies)
+    client = app.test_client()
+    token = csrf_token(client.get("/status/").data)
+    form = {"csrf_token": token, "reference": "ABCD2345", "last4": "1234"}
+
+    def lookup(ip: str) -> int:
+        return client.post("/status/", data=form,
+                           headers={"X-Forwarded-For": ip}).status_code
+
+    first = [lookup("203.0.113.7") for _ in range(3)]
+    other = lookup("198.51.100.9")
+    assert first[:2] == [404, 404] and first[2] == 429
+    assert other == (404 if proxies else 429)
