@@ -119,3 +119,13 @@ def count_requests(database_url: str) -> int:
             return int(session.scalar(select(func.count()).select_from(ServiceRequest)) or 0)
     finally:
         db.dispose()
+
+
+def document_names(database_url: str) -> set[str]:
+    """Stored names of every document row."""
+    db = Database(database_url)
+    try:
+        with db.read_session() as session:
+            return set(session.scalars(select(RequestDocument.stored_name)))
+    finally:
+        db.dispose()

@@ -24,7 +24,14 @@ from sqlalchemy import func, select
 from forms_app import create_app
 from forms_app.db import Database
 from forms_app.models import ServiceRequest
-from tests.hardening.consistency import acknowledged_problems, count_requests, store_problems
+from tests.hardening.cases import count_outcome
+from tests.hardening.consistency import (
+    acknowledged_problems,
+    count_requests,
+    document_names,
+    store_problems,
+    stored_files,
+)
 from tests.hardening.gunicorn_harness import (
     PDF_BYTES,
     SUBMIT_PATH,
@@ -174,6 +181,9 @@ def crash_and_recover(server: GunicornServer) -> None:
         assert stored == len(load.acked) + len(again)
     finally:
         server.stop()
+    orphans = stored_files(server.upload_dir) - document_names(str(server.database_url))
+    for _ in orphans:
+        count_outcome("orphan files swept after SIGKILL")
     sweep_orphans(server)  # files written by requests killed before their commit
     assert store_problems(str(server.database_url), server.upload_dir, crypto_of(server)) == []
 

@@ -39,7 +39,7 @@ from tests.hardening.gunicorn_harness import (
     valid_phone,
 )
 
-EXAMPLES = 150
+EXAMPLES = 250
 SMALL_FILE = 64 * 1024        # per-file limit in these tests (the real one is 10 MB)
 SMALL_REQUEST = 512 * 1024    # request limit in these tests (the real one is 40 MB)
 OK_STATUSES = {200, 302, 303, 400, 401, 403, 404, 405, 413, 415, 422, 429}
