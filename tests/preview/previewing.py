@@ -96,3 +96,18 @@ def stop_preview(running: RunningPreview, sig: int = signal.SIGINT) -> int:
             process.kill()
             process.wait(timeout=15)
     return process.returncode
+
+
+OUTPATIENT = ("        working_days: 5\n        starts_after: [request]\n"
+              "        promise: 安排门诊\n")
+OUTPATIENT_PROSE = "门诊在客户预约申请后5个工作日内"
+
+
+def promise_to_seven_days(services: Path) -> None:
+    """5 -> 7 working days for the outpatient promise and the flow text that states it, in one
+    save (the check refuses prose that states a number of days no promise has)."""
+    text = services.read_text(encoding="utf-8")
+    assert text.count(OUTPATIENT) == 1 and text.count(OUTPATIENT_PROSE) == 1
+    text = text.replace(OUTPATIENT, OUTPATIENT.replace("working_days: 5", "working_days: 7"))
+    services.write_text(text.replace(OUTPATIENT_PROSE, OUTPATIENT_PROSE.replace("5", "7")),
+                        encoding="utf-8")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from previewing import RunningPreview
+from previewing import RunningPreview, promise_to_seven_days
 
 from service_rules import load_rules
 from service_rules.wording import promise_sentence
@@ -15,8 +15,6 @@ from tests.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-OUTPATIENT_PROSE = "门诊在客户预约申请后5个工作日内"
-OUTPATIENT = "        working_days: 5\n        starts_after: [request]\n"
 TIMEOUT_MS = 60_000
 
 
@@ -29,16 +27,6 @@ def page(chromium_path: str) -> Iterator[object]:
             yield browser.new_context(locale="zh-CN").new_page()
         finally:
             browser.close()
-
-
-def promise_to_seven_days(services: Path) -> None:
-    """5 -> 7 working days for the outpatient promise and the flow text that states it, in one
-    save (the check refuses prose that states a number of days no promise has)."""
-    text = services.read_text(encoding="utf-8")
-    assert text.count(OUTPATIENT) == 1 and text.count(OUTPATIENT_PROSE) == 1
-    text = text.replace(OUTPATIENT, OUTPATIENT.replace("working_days: 5", "working_days: 7"))
-    services.write_text(text.replace(OUTPATIENT_PROSE, OUTPATIENT_PROSE.replace("5", "7")),
-                        encoding="utf-8")
 
 
 def replace(path: Path, old: str, new: str) -> None:
