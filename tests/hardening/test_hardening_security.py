@@ -148,7 +148,7 @@ def test_session_cookie_is_httponly_and_lax(make_app) -> None:
 
 
 # -- CSRF on every form ---------------------------------------------------------------------
-def test_every_form_refuses_a_post_without_csrf_token(make_app, rules=None) -> None:
+def test_every_form_refuses_a_post_without_csrf_token(make_app) -> None:
     app = make_app()
     client = app.test_client()
     client.get("/apply/second_opinion")  # a session exists, but the token is not sent
