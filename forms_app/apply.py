@@ -43,8 +43,8 @@ from .store import (
     NewRequest,
     create_request,
     find_by_reference,
-    find_by_token,
     policy_year_start,
+    reference_for_token,
     used_uses,
 )
 from .uploads import sniff
@@ -165,19 +165,24 @@ def submit(service_id: str) -> Any:
     if not valid:
         return _render_form(f, service, 422)
 
-    # an earlier submission of this very form (double click, refresh, back and resubmit)
+    # an earlier submission of this very form (double click, refresh, back and resubmit),
+    # then "already used": two one-column reads on one connection (no ORM objects)
     crypto = get_crypto()
-    existing = find_by_token(db_session(), f.submission_token.data)
-    if existing is not None:
-        flash(ALREADY_SUBMITTED)
-        allow_view(existing.reference)
-        return redirect(url_for("apply.confirmation", reference=existing.reference), 303)
-
     use_id = f.selected_use()
     use = service.use(use_id)
     year_start = policy_year_start(f.policy_effective.data, today)
-    used = used_uses(db_session(), crypto, policy_number=f.policy_number.data,
-                     id_number=f.id_number.data, use_id=use_id, year_start=year_start)
+    used: set[str] = set()
+    with get_db().engine.connect() as conn:
+        existing = reference_for_token(conn, f.submission_token.data)
+        if existing is None:
+            used = used_uses(conn, crypto, policy_number=f.policy_number.data,
+                             id_number=f.id_number.data, use_id=use_id,
+                             year_start=year_start)
+    if existing is not None:
+        flash(ALREADY_SUBMITTED)
+        allow_view(existing)
+        return redirect(url_for("apply.confirmation", reference=existing), 303)
+
     eligibility = check_eligibility(
         effective=f.policy_effective.data, waiting_days=content.product.waiting_period_days,
         diagnosis=f.diagnosis_date.data, request=today,
@@ -225,7 +230,7 @@ def submit(service_id: str) -> Any:
         initial_promises=[p.as_dict() for p in promises],
     )
     reference, created = create_request(get_db(), crypto, Path(current_app.config["UPLOAD_DIR"]),
-                                        new)
+                                        new, token_checked=True)
     if not created:
         flash(ALREADY_SUBMITTED)
     allow_view(reference)

@@ -21,7 +21,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -72,8 +72,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        writer_engine = self.engine.execution_options(sqlite_immediate=True)
-        self._writer = sessionmaker(writer_engine, expire_on_commit=False)
+        self._writer_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._writer = sessionmaker(self._writer_engine, expire_on_commit=False)
         db_file = self.engine.url.database if self.is_sqlite else None
         self._lock_path = f"{db_file}.writers" if db_file and db_file != ":memory:" else None
 
@@ -94,6 +94,13 @@ class Database:
                     yield session
             finally:
                 session.close()
+
+    @contextlib.contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core connection in one write transaction (the same lock and durability as
+        `write_session`, without the ORM): committed on success, rolled back on error."""
+        with self._writer_turn(), self._writer_engine.begin() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _writer_turn(self) -> Iterator[None]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from .identity import mask_id_number, mask_mobile, new_reference
 from .models import (
     BY_APPLICANT,
     NOT_USED_STATUSES,
+    STATUS_OPEN,
     AuditLog,
     RequestDocument,
     RequestEvent,
@@ -82,74 +83,92 @@ def find_by_reference(session: Session, reference: str) -> ServiceRequest | None
     return session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
 
 
-def used_uses(session: Session, crypto: Crypto, *, policy_number: str, id_number: str,
-              use_id: str, year_start: dt.date) -> set[str]:
+_REQUESTS = ServiceRequest.__table__
+_DOCUMENTS = RequestDocument.__table__
+_EVENTS = RequestEvent.__table__
+_AUDIT = AuditLog.__table__
+# Core statements (no ORM unit of work, no identity map): built once, compiled once per dialect
+_REFERENCE_BY_TOKEN = select(_REQUESTS.c.reference).where(
+    _REQUESTS.c.submission_token == bindparam("token"))
+_REFERENCE_TAKEN = select(_REQUESTS.c.id).where(_REQUESTS.c.reference == bindparam("reference"))
+_USED = select(_REQUESTS.c.id).where(
+    _REQUESTS.c.policy_number == bindparam("policy_number"),
+    _REQUESTS.c.id_hash == bindparam("id_hash"),
+    _REQUESTS.c.use_id == bindparam("use_id"),
+    _REQUESTS.c.policy_year_start == bindparam("year_start"),
+    _REQUESTS.c.status.not_in(NOT_USED_STATUSES),
+).limit(1)
+_INSERT_REQUEST = insert(_REQUESTS)
+_INSERT_DOCUMENT = insert(_DOCUMENTS)
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_AUDIT = insert(_AUDIT)
+
+
+def reference_for_token(conn: Session | Connection, token: str) -> str | None:
+    """The reference of the request submitted with this form's token, if any (one column)."""
+    return conn.scalar(_REFERENCE_BY_TOKEN, {"token": token})
+
+
+def used_uses(session: Session | Connection, crypto: Crypto, *, policy_number: str,
+              id_number: str, use_id: str, year_start: dt.date) -> set[str]:
     """{use_id} if a request for this use (not lapsed/declined/withdrawn) exists for the same
     policy and insured in the same policy year, else an empty set."""
-    id_hash = crypto.lookup_hash(ID_PURPOSE, id_number)
-    found = session.scalar(
-        select(ServiceRequest.id).where(
-            ServiceRequest.policy_number == policy_number,
-            ServiceRequest.id_hash == id_hash,
-            ServiceRequest.use_id == use_id,
-            ServiceRequest.policy_year_start == year_start,
-            ServiceRequest.status.not_in(NOT_USED_STATUSES),
-        ).limit(1))
+    found = session.scalar(_USED, {
+        "policy_number": policy_number, "id_hash": crypto.lookup_hash(ID_PURPOSE, id_number),
+        "use_id": use_id, "year_start": year_start})
     return {use_id} if found is not None else set()
 
 
 def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewRequest,
-                   make_reference: Callable[[], str] = new_reference) -> tuple[str, bool]:
+                   make_reference: Callable[[], str] = new_reference, *,
+                   token_checked: bool = False) -> tuple[str, bool]:
     """Store the request, its files and its first events in one transaction.
 
     Returns (reference, created). A second submission with the same token returns the first
     request's reference with created=False. Files are written (encrypted, fsynced) before the
-    transaction commits and removed again if it does not.
+    transaction commits and removed again if it does not. `token_checked`: the caller has just
+    looked the token up (the unique constraint still catches a concurrent duplicate).
+
+    The rows go in with Core inserts (request, events, documents, audit: four statements in
+    one write transaction); a taken token or reference shows up as an IntegrityError from the
+    unique constraints, not as a select before every insert.
     """
-    # a read (no write lock): the write transaction below checks the token again
-    with db.read_session() as session:
-        existing = find_by_token(session, new.submission_token)
+    if not token_checked:
+        # a read (no write lock): spares writing the files of an obvious duplicate
+        with db.engine.connect() as conn:
+            existing = reference_for_token(conn, new.submission_token)
         if existing is not None:
-            return existing.reference, False
+            return existing, False
 
     stored = [(doc_type, store(upload_dir, crypto, data), data, ext, mime)
               for doc_type, data, ext, mime in new.files]
     if stored:
         fsync_dir(upload_dir)
     try:
+        now = utcnow()
+        row = _request_row(crypto, new, now)
         for _attempt in range(REFERENCE_ATTEMPTS):
             reference = make_reference()
             try:
-                with db.write_session() as session:
-                    if find_by_token(session, new.submission_token) is not None:
-                        raise _Duplicate
-                    if find_by_reference(session, reference) is not None:
-                        continue  # collision: draw again
-                    req = _build(crypto, new, reference, stored)
-                    session.add(req)
-                    session.flush()
-                    session.add(AuditLog(actor=BY_APPLICANT, action="request_created",
-                                         request_id=req.id,
-                                         details={"reference": reference,
-                                                  "service_id": new.service_id,
-                                                  "use_id": new.use_id,
-                                                  "documents": len(stored)}))
+                with db.write_connection() as conn:
+                    _insert(conn, crypto, new, row, reference, stored, now)
                 return reference, True
             except IntegrityError:
-                # a concurrent insert took the token or the reference between our check and
-                # our insert: find out which
-                with db.write_session() as session:
-                    existing = find_by_token(session, new.submission_token)
-                    if existing is not None:
+                # the token or the reference was taken (a double submit, a concurrent insert,
+                # a collision of random references): find out which
+                with db.engine.connect() as conn:
+                    if reference_for_token(conn, new.submission_token) is not None:
                         raise _Duplicate from None
-                continue
+                    if conn.scalar(_REFERENCE_TAKEN, {"reference": reference}) is None:
+                        raise  # some other constraint: not ours to retry
+                continue  # collision: draw again
         raise RuntimeError("could not draw a free reference number")
     except _Duplicate:
         _remove(stored)
-        with db.write_session() as session:
-            existing = find_by_token(session, new.submission_token)
-            assert existing is not None
-            return existing.reference, False
+        with db.engine.connect() as conn:
+            existing = reference_for_token(conn, new.submission_token)
+        assert existing is not None
+        return existing, False
     except BaseException:
         _remove(stored)
         raise
@@ -164,54 +183,63 @@ def _remove(stored: list[tuple[Any, ...]]) -> None:
         item[1].path.unlink(missing_ok=True)
 
 
-def _build(crypto: Crypto, new: NewRequest, reference: str,
-           stored: list[tuple[Any, ...]]) -> ServiceRequest:
-    now = utcnow()
-    req = ServiceRequest(
-        reference=reference,
-        service_id=new.service_id,
-        use_id=new.use_id,
-        insured_name=new.insured_name,
-        id_number_enc=crypto.encrypt_text(new.id_number),
-        id_number_masked=mask_id_number(new.id_number),
-        id_hash=crypto.lookup_hash(ID_PURPOSE, new.id_number),
-        id_last4_hash=crypto.lookup_hash(ID_LAST4_PURPOSE, reference + new.id_number[-4:]),
-        phone_enc=crypto.encrypt_text(new.phone),
-        phone_masked=mask_mobile(new.phone),
-        applicant_relation=new.applicant_relation,
-        applicant_name=new.applicant_name,
-        applicant_phone_enc=crypto.encrypt_text(new.applicant_phone)
+def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "service_id": new.service_id,
+        "use_id": new.use_id,
+        "status": STATUS_OPEN,
+        "insured_name": new.insured_name,
+        "id_number_enc": crypto.encrypt_text(new.id_number),
+        "id_number_masked": mask_id_number(new.id_number),
+        "id_hash": crypto.lookup_hash(ID_PURPOSE, new.id_number),
+        "phone_enc": crypto.encrypt_text(new.phone),
+        "phone_masked": mask_mobile(new.phone),
+        "applicant_relation": new.applicant_relation,
+        "applicant_name": new.applicant_name,
+        "applicant_phone_enc": crypto.encrypt_text(new.applicant_phone)
         if new.applicant_phone else None,
-        applicant_phone_masked=mask_mobile(new.applicant_phone) if new.applicant_phone else None,
-        policy_number=new.policy_number,
-        policy_effective=new.policy_effective,
-        policy_year_start=policy_year_start(new.policy_effective, new.request_date),
-        diagnosis_date=new.diagnosis_date,
-        first_diagnosis=new.first_diagnosis,
-        city_id=new.city_id,
-        hospital_id=new.hospital_id,
-        details=new.details,
-        consent_at=now,
-        consent_text=new.consent_text,
-        created_at=now,
-        submission_token=new.submission_token,
-        content_version=new.content_version,
-        service_snapshot=new.service_snapshot,
-        initial_promises=new.initial_promises,
-    )
-    req.events.append(RequestEvent(event_id="request", event_date=new.request_date,
-                                   recorded_by=BY_APPLICANT, recorded_at=now,
-                                   details={"source": "online_form"}))
-    for event_id, day in new.events.items():
-        req.events.append(RequestEvent(event_id=event_id, event_date=day,
-                                       recorded_by=BY_APPLICANT, recorded_at=now,
-                                       details={"source": "online_form"}))
-    for doc_type, stored_file, data, ext, mime in stored:
-        req.documents.append(RequestDocument(
-            document_type=doc_type, stored_name=stored_file.stored_name, extension=ext,
-            size=len(data), sha256=hashlib.sha256(data).hexdigest(), mime=mime,
-            created_at=now))
-    return req
+        "applicant_phone_masked": mask_mobile(new.applicant_phone)
+        if new.applicant_phone else None,
+        "policy_number": new.policy_number,
+        "policy_effective": new.policy_effective,
+        "policy_year_start": policy_year_start(new.policy_effective, new.request_date),
+        "diagnosis_date": new.diagnosis_date,
+        "first_diagnosis": new.first_diagnosis,
+        "city_id": new.city_id,
+        "hospital_id": new.hospital_id,
+        "details": new.details,
+        "consent_at": now,
+        "consent_text": new.consent_text,
+        "created_at": now,
+        "submission_token": new.submission_token,
+        "content_version": new.content_version,
+        "service_snapshot": new.service_snapshot,
+        "initial_promises": new.initial_promises,
+    }
+
+
+def _insert(conn: Connection, crypto: Crypto, new: NewRequest, row: dict[str, Any],
+            reference: str, stored: list[tuple[Any, ...]], now: dt.datetime) -> None:
+    """The request's rows, in the caller's write transaction."""
+    request_id = conn.execute(_INSERT_REQUEST, {
+        **row, "reference": reference,
+        "id_last4_hash": crypto.lookup_hash(ID_LAST4_PURPOSE, reference + new.id_number[-4:]),
+    }).inserted_primary_key[0]
+    source = {"source": "online_form"}
+    conn.execute(_INSERT_EVENT, [
+        {"request_id": request_id, "event_id": event_id, "event_date": day,
+         "recorded_by": BY_APPLICANT, "recorded_at": now, "details": source}
+        for event_id, day in [("request", new.request_date), *new.events.items()]])
+    if stored:
+        conn.execute(_INSERT_DOCUMENT, [
+            {"request_id": request_id, "document_type": doc_type,
+             "stored_name": stored_file.stored_name, "extension": ext, "size": len(data),
+             "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now}
+            for doc_type, stored_file, data, ext, mime in stored])
+    conn.execute(_INSERT_AUDIT, {
+        "at": now, "actor": BY_APPLICANT, "action": "request_created", "request_id": request_id,
+        "details": {"reference": reference, "service_id": new.service_id,
+                    "use_id": new.use_id, "documents": len(stored)}})
 
 
 def check_status_pair(session: Session, crypto: Crypto, reference: str, last4: str
