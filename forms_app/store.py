@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from service_rules.eligibility import policy_year
 
@@ -80,7 +80,10 @@ def find_by_token(session: Session, token: str) -> ServiceRequest | None:
 
 
 def find_by_reference(session: Session, reference: str) -> ServiceRequest | None:
-    return session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+    """The request with its events (one query: every page showing a request reads them)."""
+    return session.scalars(
+        select(ServiceRequest).where(ServiceRequest.reference == reference)
+        .options(joinedload(ServiceRequest.events))).unique().first()
 
 
 _REQUESTS = ServiceRequest.__table__
