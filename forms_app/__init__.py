@@ -44,6 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.upgrade(lock_dir=instance)
     crypto = Crypto(app.config["DATA_KEY"], app.config["HASH_KEY"])
     init_extensions(app, rules, db, crypto)
+    from .store import warm_up
+
+    warm_up(db)
     init_security(app)
 
     from . import api, apply, errors, site, status

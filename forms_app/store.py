@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from service_rules.eligibility import policy_year
@@ -120,6 +120,21 @@ def used_uses(session: Session | Connection, crypto: Crypto, *, policy_number: s
         "policy_number": policy_number, "id_hash": crypto.lookup_hash(ID_PURPOSE, id_number),
         "use_id": use_id, "year_start": year_start})
     return {use_id} if found is not None else set()
+
+
+def warm_up(db: Database) -> None:
+    """Run the read queries of the request pages once, finding nothing, so that each worker
+    compiles them when it starts rather than in its first submission or status lookup (a
+    joined ORM query takes a few milliseconds to compile). Skipped if the tables are missing."""
+    try:
+        with db.engine.connect() as conn:
+            reference_for_token(conn, "")
+            conn.scalar(_USED, {"policy_number": "", "id_hash": "", "use_id": "",
+                                "year_start": dt.date(2000, 1, 1)})
+        with db.read_session() as session:
+            find_by_reference(session, "")
+    except SQLAlchemyError as exc:
+        log.info("query warm-up skipped (%s)", type(exc).__name__)
 
 
 def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewRequest,
