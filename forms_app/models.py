@@ -87,14 +87,14 @@ class ServiceRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(8), unique=True)
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
     use_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default=STATUS_OPEN, index=True)
 
     insured_name: Mapped[str] = mapped_column(String(100))
     id_number_enc: Mapped[str] = mapped_column(Text)
     id_number_masked: Mapped[str] = mapped_column(String(18))
-    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_hash: Mapped[str] = mapped_column(String(64))
     id_last4_hash: Mapped[str] = mapped_column(String(64))
     phone_enc: Mapped[str] = mapped_column(Text)
     phone_masked: Mapped[str] = mapped_column(String(11))
@@ -109,14 +109,14 @@ class ServiceRequest(Base):
     policy_year_start: Mapped[dt.date] = mapped_column(Date)
     diagnosis_date: Mapped[dt.date] = mapped_column(Date)
     first_diagnosis: Mapped[bool] = mapped_column(Boolean)
-    city_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    city_id: Mapped[str | None] = mapped_column(String(64))
     hospital_id: Mapped[str | None] = mapped_column(String(64))
     # service-specific answers: admission_slip_date, admission_date, sample_type, ...
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     consent_text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # one per rendered form: a second POST of the same form finds the first request
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -132,6 +132,8 @@ class ServiceRequest(Base):
         back_populates="request", cascade="all, delete-orphan",
         order_by="(RequestEvent.event_date, RequestEvent.id)")
 
+    # indexes: only what a query uses (migration 0003): reference and submission_token
+    # (unique), status (staff queue), and the "already used" check below
     __table_args__ = (
         Index("ix_service_request_use_lookup", "policy_number", "id_hash", "use_id",
               "policy_year_start"),
@@ -186,7 +188,7 @@ class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[int | None] = mapped_column(
