@@ -43,9 +43,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
         "PERMANENT_SESSION_LIFETIME": 4 * 3600,
-        # Flask-Limiter: memory:// counts per process; use redis://host:6379 with several
-        # workers or hosts so every worker shares the counters
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Flask-Limiter: process-memory:// (forms_app/ratelimit_storage.py: memory:// without a
+        # timer thread per hit) counts per process; use redis://host:6379 with several workers
+        # or hosts so every worker shares the counters
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "process-memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "STATUS_RATE_LIMIT": env.get("STATUS_RATE_LIMIT", "10 per minute; 50 per hour"),
         "SUBMIT_RATE_LIMIT": env.get("SUBMIT_RATE_LIMIT", "30 per minute; 300 per hour"),

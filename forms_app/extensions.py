@@ -17,10 +17,11 @@ from service_rules import Rules
 
 from .crypto import Crypto
 from .db import Database
+from .ratelimit_storage import ProcessMemoryStorage  # noqa: F401  (registers process-memory://)
 
 csrf = CSRFProtect()
-# storage from RATELIMIT_STORAGE_URI (memory:// by default: per process; use Redis when there
-# are several workers or hosts)
+# storage from RATELIMIT_STORAGE_URI (process-memory:// by default: per process; use Redis
+# when there are several workers or hosts)
 limiter = Limiter(get_remote_address)
 
 
