@@ -6,8 +6,9 @@ Personal data at rest:
 - uploaded files are stored encrypted under random names in `UPLOAD_DIR` (never a static folder).
 
 Promises are never stored as the source of truth: they are computed from `service_snapshot`
-(the service's rules when the request was made) and the request's events, by
-`forms_app.promises.compute_promises`. `initial_promises` keeps what the confirmation page showed.
+(the service's rules when the request was made, kept once per distinct snapshot in
+`ServiceSnapshot`) and the request's events, by `forms_app.promises.compute_promises`.
+`initial_promises` keeps what the confirmation page showed.
 """
 
 from __future__ import annotations
@@ -82,6 +83,19 @@ class Base(DeclarativeBase):
     pass
 
 
+class ServiceSnapshot(Base):
+    """One distinct service snapshot (`promises.snapshot_service`), shared by every request
+    made under it; `digest` is the SHA-256 of its canonical JSON."""
+
+    __tablename__ = "service_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    content_version: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class ServiceRequest(Base):
     __tablename__ = "service_request"
 
@@ -121,8 +135,10 @@ class ServiceRequest(Base):
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
 
     content_version: Mapped[str] = mapped_column(String(32))
-    # {"service": Service.model_dump(mode="json"), "events": {event_id: Event dump}}
-    service_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the service's rules when the request was made, stored once per distinct snapshot
+    # (migration 0004); read it as `service_snapshot`
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("service_snapshot.id"))
+    snapshot: Mapped[ServiceSnapshot] = relationship(lazy="joined", innerjoin=True)
     # promises as shown on the confirmation page: [{"promise_id", "date", "rule", ...}]
     initial_promises: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
@@ -138,6 +154,12 @@ class ServiceRequest(Base):
         Index("ix_service_request_use_lookup", "policy_number", "id_hash", "use_id",
               "policy_year_start"),
     )
+
+    @property
+    def service_snapshot(self) -> dict[str, Any]:
+        """{"service": Service.model_dump(mode="json"), "events": {event_id: Event dump},
+        "product": {...}}: what `promises.snapshot_service` gave when the request was made."""
+        return self.snapshot.snapshot
 
     def event_dates(self) -> dict[str, dt.date]:
         """Latest date of each event recorded so far (the input of the promise engine)."""

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
@@ -31,6 +34,7 @@ from .models import (
     RequestDocument,
     RequestEvent,
     ServiceRequest,
+    ServiceSnapshot,
     utcnow,
 )
 from .uploads import fsync_dir, store
@@ -90,6 +94,7 @@ _REQUESTS = ServiceRequest.__table__
 _DOCUMENTS = RequestDocument.__table__
 _EVENTS = RequestEvent.__table__
 _AUDIT = AuditLog.__table__
+_SNAPSHOTS = ServiceSnapshot.__table__
 # Core statements (no ORM unit of work, no identity map): built once, compiled once per dialect
 _REFERENCE_BY_TOKEN = select(_REQUESTS.c.reference).where(
     _REQUESTS.c.submission_token == bindparam("token"))
@@ -105,6 +110,35 @@ _INSERT_REQUEST = insert(_REQUESTS)
 _INSERT_DOCUMENT = insert(_DOCUMENTS)
 _INSERT_EVENT = insert(_EVENTS)
 _INSERT_AUDIT = insert(_AUDIT)
+_SNAPSHOT_BY_DIGEST = select(_SNAPSHOTS.c.id).where(_SNAPSHOTS.c.digest == bindparam("digest"))
+# a concurrent submission may insert the same snapshot first (PostgreSQL): then do nothing
+_INSERT_SNAPSHOT = {
+    "postgresql": postgresql.insert(_SNAPSHOTS).on_conflict_do_nothing(index_elements=["digest"]),
+    "sqlite": sqlite.insert(_SNAPSHOTS).on_conflict_do_nothing(index_elements=["digest"]),
+}
+# digest -> service_snapshot.id, per Database, filled only after a commit that saw the row
+_snapshot_ids: weakref.WeakKeyDictionary[Database, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def snapshot_digest(snapshot: dict[str, Any]) -> str:
+    """SHA-256 of the snapshot's canonical JSON: equal snapshots share one stored row."""
+    text = json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _snapshot_id(conn: Connection, new: NewRequest, digest: str, known: dict[str, int]) -> int:
+    """The id of the stored snapshot with this digest, inserted if new (caller's write
+    transaction)."""
+    if digest in known:
+        return known[digest]
+    found = conn.scalar(_SNAPSHOT_BY_DIGEST, {"digest": digest})
+    if found is None:
+        stmt = _INSERT_SNAPSHOT.get(conn.dialect.name, insert(_SNAPSHOTS))
+        conn.execute(stmt, {"digest": digest, "content_version": new.content_version,
+                            "service_id": new.service_id, "snapshot": new.service_snapshot})
+        found = conn.scalar(_SNAPSHOT_BY_DIGEST, {"digest": digest})
+    assert found is not None
+    return found
 
 
 def reference_for_token(conn: Session | Connection, token: str) -> str | None:
@@ -165,11 +199,15 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
     try:
         now = utcnow()
         row = _request_row(crypto, new, now)
+        digest = snapshot_digest(new.service_snapshot)
+        known = _snapshot_ids.setdefault(db, {})
         for _attempt in range(REFERENCE_ATTEMPTS):
             reference = make_reference()
             try:
                 with db.write_connection() as conn:
+                    row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest, known)
                     _insert(conn, crypto, new, row, reference, stored, now)
+                known[digest] = snapshot_id  # committed: safe to reuse
                 return reference, True
             except IntegrityError:
                 # the token or the reference was taken (a double submit, a concurrent insert,
@@ -231,7 +269,6 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
         "created_at": now,
         "submission_token": new.submission_token,
         "content_version": new.content_version,
-        "service_snapshot": new.service_snapshot,
         "initial_promises": new.initial_promises,
     }
 
