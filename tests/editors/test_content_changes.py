@@ -26,6 +26,14 @@ CONTENT = ROOT / "content"
 TODAY = dt.date(2026, 11, 24)
 
 
+def line_number(path: Path, text: str) -> int:
+    """1-based number of the only line of `path` containing `text`."""
+    lines = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if text in line]
+    assert len(lines) == 1, (text, lines)
+    return lines[0]
+
+
 def edit(directory: Path, filename: str, old: str, new: str) -> None:
     path = directory / filename
     text = path.read_text(encoding="utf-8")
@@ -67,7 +75,8 @@ def test_shorter_promise_needs_its_prose_changed_too(content_copy: Path) -> None
     with pytest.raises(ContentError) as broken:
         load_content(content_copy)
     message = str(broken.value)
-    assert "content/services.yaml 第 302 行" in message
+    line = line_number(content_copy / "services.yaml", "实验室收到样本后15个工作日内")
+    assert f"content/services.yaml 第 {line} 行" in message
     assert "services[2](genetic_testing).flow[5](report).detail" in message
     assert "这段文字写着“15个工作日”，但本服务的时效承诺是 12 个工作日。" in message
     assert "怎么改：把这段文字里的天数改成与 promises（或 advance_booking）一致的天数。" in message
