@@ -27,14 +27,13 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from forms_app.models import ServiceRequest, StaffUser
-from service_rules.deadlines import earliest_admission
+from tests.app.conftest import valid_data
 from tests.hardening.cases import count_case, count_outcome
 from tests.hardening.consistency import store_problems
 from tests.hardening.gunicorn_harness import (
     PDF_BYTES,
     csrf_token,
     encode_multipart,
-    shanghai_today,
     valid_id_number,
     valid_phone,
 )
@@ -120,30 +119,12 @@ def hostile_app(make_app: Any) -> Flask:
 
 
 def valid_fields(app: Flask, service_id: str) -> dict[str, str]:
-    rules = app.extensions["forms_rules"]
-    content = rules.content
-    service = content.service(service_id)
-    today = shanghai_today()
-    data = {
-        "insured_name": "王五", "id_number": valid_id_number(), "phone": valid_phone(),
-        "applicant_relation": "本人", "applicant_name": "", "applicant_phone": "",
-        "policy_number": "HP" + secrets.token_hex(5).upper(),
-        "policy_effective": (today - dt.timedelta(days=400)).isoformat(),
-        "diagnosis_date": (today - dt.timedelta(days=15)).isoformat(),
-        "first_diagnosis": "yes", "consent": "y",
-    }
-    if len(service.uses) > 1:
-        data["use_id"] = service.uses[0].id
-    cities = [c for c in content.cities if content.hospitals_in(c.id, service_id)]
-    if cities:
-        data["city"] = cities[0].id
-        data["hospital"] = content.hospitals_in(cities[0].id, service_id)[0].id
-    if service.advance_booking:
-        data["admission_date"] = earliest_admission(
-            rules.calendar, today, service.advance_booking).date.isoformat()
-    if service.samples:
-        data["sample_type"] = service.samples[0].id
-    return data
+    """tests/app's complete answer, with a fresh insured person and policy each time (so
+    "already used" never refuses) and without files (the uploads strategy draws those)."""
+    data = valid_data(app.extensions["forms_rules"], service_id)
+    data.update({"insured_name": "王五", "id_number": valid_id_number(), "phone": valid_phone(),
+                 "policy_number": "HP" + secrets.token_hex(5).upper()})
+    return {k: v for k, v in data.items() if not k.startswith("doc_")}
 
 
 def check_response(resp: Any, what: str) -> None:
@@ -325,7 +306,10 @@ def test_api_survives_hostile_input(hostile_app: Flask, body: tuple[bytes, str])
 def test_get_endpoints_survive_hostile_paths(hostile_app: Flask, path: str,
                                              prefix: str) -> None:
     client = hostile_app.test_client()
-    resp = client.get(prefix + path)
+    # Set PATH_INFO as a WSGI server would from the raw request line (UTF-8 bytes read as
+    # latin-1): passing the text as a URL lets the test client read "//x" as a host name.
+    raw = (prefix + path).encode("utf-8").decode("latin-1")
+    resp = client.get("/", environ_overrides={"PATH_INFO": raw})
     count_case("hostile path")
     check_response(resp, prefix + path)
     body = resp.get_data()
