@@ -27,7 +27,7 @@ from service_rules.models import Service
 from service_rules.wording import promise_sentence
 from service_rules.workcalendar import CalendarRangeError
 
-from .extensions import csrf, db_session, get_crypto, get_db, get_rules, limiter
+from .extensions import csrf, get_crypto, get_db, get_rules, limiter
 from .forms import (
     OTHER_CITY,
     SELF,
@@ -38,14 +38,14 @@ from .forms import (
 from .ics import build_ics
 from .identity import format_reference
 from .present import request_view
-from .promises import compute_promises, snapshot_service
+from .promises import Snapshot, compute_promises, snapshot_service
 from .store import (
     NewRequest,
     create_request,
-    find_by_reference,
+    load_summary,
     policy_year_start,
-    reference_for_token,
-    used_uses,
+    precheck,
+    snapshot_digest,
 )
 from .uploads import sniff
 
@@ -66,6 +66,19 @@ def _form_class(service_id: str) -> type[RequestForm]:
     key = (rules.content.version, service_id)
     if key not in cache:
         cache[key] = form_class(rules.content, service_id)
+    return cache[key]
+
+
+def _service_snapshot(service_id: str) -> tuple[Snapshot, str]:
+    """The snapshot a new request of this service stores, and its digest: the same for every
+    request under one content version, so dumped, parsed and hashed once."""
+    rules = get_rules()
+    cache: dict[tuple[str, str], tuple[Snapshot, str]] = \
+        current_app.extensions.setdefault("service_snapshots", {})
+    key = (rules.content.version, service_id)
+    if key not in cache:
+        data = snapshot_service(rules.content, service_id)
+        cache[key] = (Snapshot.parse(data), snapshot_digest(data))
     return cache[key]
 
 
@@ -166,18 +179,16 @@ def submit(service_id: str) -> Any:
         return _render_form(f, service, 422)
 
     # an earlier submission of this very form (double click, refresh, back and resubmit),
-    # then "already used": two one-column reads on one connection (no ORM objects)
+    # then "already used": one statement (no ORM objects)
     crypto = get_crypto()
     use_id = f.selected_use()
     use = service.use(use_id)
     year_start = policy_year_start(f.policy_effective.data, today)
-    used: set[str] = set()
     with get_db().engine.connect() as conn:
-        existing = reference_for_token(conn, f.submission_token.data)
-        if existing is None:
-            used = used_uses(conn, crypto, policy_number=f.policy_number.data,
-                             id_number=f.id_number.data, use_id=use_id,
-                             year_start=year_start)
+        existing, used = precheck(conn, crypto, token=f.submission_token.data,
+                                  policy_number=f.policy_number.data,
+                                  id_number=f.id_number.data, use_id=use_id,
+                                  year_start=year_start)
     if existing is not None:
         flash(ALREADY_SUBMITTED)
         allow_view(existing)
@@ -200,7 +211,7 @@ def submit(service_id: str) -> Any:
         return _render_form(f, service, 422, refusal=eligibility)
 
     events = {"request": today, **f.event_dates()}
-    snapshot = snapshot_service(content, service_id)
+    snapshot, digest = _service_snapshot(service_id)
     try:
         promises = compute_promises(cal, snapshot, use_id, events)
     except CalendarRangeError:  # pragma: no cover - dates are bounded by the form
@@ -223,7 +234,7 @@ def submit(service_id: str) -> Any:
         city_id=city, hospital_id=(f.hospital.data or None) if hasattr(f, "hospital") else None,
         details=details, consent_text=content.product.sensitive_consent,
         submission_token=f.submission_token.data, content_version=content.version,
-        service_snapshot=snapshot, request_date=today,
+        service_snapshot=dict(snapshot.data), snapshot_digest=digest, request_date=today,
         events={k: v for k, v in events.items() if k != "request"},
         files=[(doc_type, data, ext, mime) for doc_type, items in files.items()
                for data, ext, mime in items],
@@ -323,7 +334,7 @@ def confirmation(reference: str) -> Any:
     if not may_view(reference):
         flash("为了保护您的信息，请输入申请编号和身份证号码后四位查看申请。")
         return redirect(url_for("status.lookup"), 303)
-    req = find_by_reference(db_session(), reference)
+    req = load_summary(get_db(), reference)
     if req is None:
         abort(404)
     view = request_view(get_rules(), req)
@@ -334,7 +345,7 @@ def confirmation(reference: str) -> Any:
 def calendar_file(reference: str) -> Response:
     if not may_view(reference):
         abort(404)
-    req = find_by_reference(db_session(), reference)
+    req = load_summary(get_db(), reference)
     if req is None:
         abort(404)
     view = request_view(get_rules(), req)

@@ -12,8 +12,9 @@ from service_rules.wording import COUNTING_RULE
 
 from .ics import CalendarItem
 from .identity import format_reference
-from .models import STATUS_NAMES, ServiceRequest
-from .promises import PromiseState, compute_promises, flow_progress, snapshot_model
+from .models import STATUS_NAMES
+from .promises import PromiseState, compute_promises, flow_progress
+from .store import RequestSummary
 
 WEEKDAYS = "一二三四五六日"
 
@@ -60,9 +61,9 @@ class RequestView:
         return items
 
 
-def request_view(rules: Rules, req: ServiceRequest) -> RequestView:
-    snapshot = req.service_snapshot
-    service = snapshot_model(snapshot)
+def request_view(rules: Rules, req: RequestSummary) -> RequestView:
+    snapshot = req.snapshot
+    service = snapshot.service
     events = req.event_dates()
     promises = compute_promises(rules.calendar, snapshot, req.use_id, events)
     flow, current = flow_progress(snapshot, events)
@@ -72,12 +73,10 @@ def request_view(rules: Rules, req: ServiceRequest) -> RequestView:
         rules.content.product.hotline.model_dump()
     masked = {"insured_name": req.insured_name, "id_number": req.id_number_masked,
               "phone": req.phone_masked}
-    created = min((e.event_date for e in req.events if e.event_id == "request"),
-                  default=req.created_at.date())
     return RequestView(
         reference=req.reference, reference_display=format_reference(req.reference),
         service_id=req.service_id, service_name=service.name,
         use_name=service.use(req.use_id).name if len(service.uses) > 1 else "",
         status=req.status, status_name=STATUS_NAMES.get(req.status, req.status),
-        created_date=created, promises=promises, flow=flow, current_step=current,
+        created_date=req.request_date, promises=promises, flow=flow, current_step=current,
         hotline_display=hotline["display"], hotline_tel=hotline["tel"], masked=masked)

@@ -37,7 +37,9 @@ def snapshot_service(content: Content, service_id: str) -> dict[str, Any]:
     }
 
 
-def snapshot_model(snapshot: Mapping[str, Any]) -> Service:
+def snapshot_model(snapshot: Mapping[str, Any] | Snapshot) -> Service:
+    if isinstance(snapshot, Snapshot):
+        return snapshot.service
     return Service.model_validate(snapshot["service"])
 
 
@@ -45,6 +47,28 @@ def _event_names(snapshot: Mapping[str, Any]) -> Any:
     """The slice of `Content` that `promise_due` reads (event names) from a snapshot."""
     events = {eid: Event.model_validate(data) for eid, data in snapshot["events"].items()}
     return SimpleNamespace(event_by_id=events)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored snapshot parsed once: the pages showing a request, and every submission under
+    one content version, reuse it instead of validating the same JSON into models again.
+    Snapshots never change once stored (they are keyed by the digest of their JSON)."""
+
+    data: Mapping[str, Any]
+    service: Service
+    event_names: Any  # the `Content`-like slice `promise_due` reads
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Snapshot:
+        return cls(data, Service.model_validate(data["service"]), _event_names(data))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+def parsed(snapshot: Mapping[str, Any] | Snapshot) -> Snapshot:
+    return snapshot if isinstance(snapshot, Snapshot) else Snapshot.parse(snapshot)
 
 
 @dataclass(frozen=True)
@@ -74,11 +98,12 @@ class PromiseState:
         return data
 
 
-def compute_promises(cal: WorkCalendar, snapshot: Mapping[str, Any], use_id: str,
+def compute_promises(cal: WorkCalendar, snapshot: Mapping[str, Any] | Snapshot, use_id: str,
                      events: Mapping[str, dt.date]) -> list[PromiseState]:
     """Every promise of `use_id` in the snapshot, given the dates of the events so far."""
-    service = snapshot_model(snapshot)
-    names = _event_names(snapshot)
+    snap = parsed(snapshot)
+    service = snap.service
+    names = snap.event_names
     content_like = cast(Content, names)
     states: list[PromiseState] = []
     for promise in service.promises_for(use_id):
@@ -97,7 +122,7 @@ def compute_promises(cal: WorkCalendar, snapshot: Mapping[str, Any], use_id: str
     return states
 
 
-def flow_progress(snapshot: Mapping[str, Any], events: Mapping[str, dt.date]
+def flow_progress(snapshot: Mapping[str, Any] | Snapshot, events: Mapping[str, dt.date]
                   ) -> tuple[list[dict[str, Any]], int]:
     """The service's flow with each step marked done, and the index of the current step.
 

@@ -11,7 +11,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from .apply import allow_view
-from .extensions import csrf, db_session, get_crypto, get_rules, limiter
+from .extensions import csrf, get_crypto, get_db, get_rules, limiter
 from .forms import required, strip
 from .identity import REFERENCE_ALPHABET, REFERENCE_LENGTH, normalise_reference
 from .present import request_view
@@ -85,7 +85,7 @@ def result() -> Any:
         notice = "页面停留时间较长，请再点一次“查询”。" if csrf_failed else None
         return render_template("status_form.html", form=form, errors=errors, notice=notice,
                                not_found=False), 400 if csrf_failed and not errors else 422
-    req = check_status_pair(db_session(), get_crypto(), form.reference.data, form.last4.data)
+    req = check_status_pair(get_db(), get_crypto(), form.reference.data, form.last4.data)
     if req is None:
         return render_template("status_form.html", form=form, errors=[], not_found=True,
                                not_found_message=NOT_FOUND), 404

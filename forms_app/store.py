@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
@@ -37,6 +37,7 @@ from .models import (
     ServiceSnapshot,
     utcnow,
 )
+from .promises import Snapshot
 from .uploads import fsync_dir, store
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class NewRequest:
     events: dict[str, dt.date] = field(default_factory=dict)  # other dated events given
     files: list[tuple[str, bytes, str, str]] = field(default_factory=list)  # type, data, ext, mime
     initial_promises: list[dict[str, Any]] = field(default_factory=list)
+    # `snapshot_digest(service_snapshot)` if the caller has it (cached per content version)
+    snapshot_digest: str = ""
 
 
 def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
@@ -106,6 +109,12 @@ _USED = select(_REQUESTS.c.id).where(
     _REQUESTS.c.policy_year_start == bindparam("year_start"),
     _REQUESTS.c.status.not_in(NOT_USED_STATUSES),
 ).limit(1)
+# both reads before a submission's write in one statement (one round trip on PostgreSQL):
+# the reference of an earlier submission of the same form, and whether the use is taken
+_PRECHECK = select(
+    select(_REQUESTS.c.reference).where(_REQUESTS.c.submission_token == bindparam("token"))
+    .scalar_subquery().label("existing"),
+    exists(_USED).label("used"))
 _INSERT_REQUEST = insert(_REQUESTS)
 _INSERT_DOCUMENT = insert(_DOCUMENTS)
 _INSERT_EVENT = insert(_EVENTS)
@@ -156,17 +165,27 @@ def used_uses(session: Session | Connection, crypto: Crypto, *, policy_number: s
     return {use_id} if found is not None else set()
 
 
+def precheck(conn: Connection, crypto: Crypto, *, token: str, policy_number: str,
+             id_number: str, use_id: str, year_start: dt.date) -> tuple[str | None, set[str]]:
+    """(reference of an earlier submission with this form's token or None, `used_uses`),
+    read in one statement."""
+    row = conn.execute(_PRECHECK, {
+        "token": token, "policy_number": policy_number,
+        "id_hash": crypto.lookup_hash(ID_PURPOSE, id_number), "use_id": use_id,
+        "year_start": year_start}).one()
+    return row.existing, ({use_id} if row.used else set())
+
+
 def warm_up(db: Database) -> None:
     """Run the read queries of the request pages once, finding nothing, so that each worker
-    compiles them when it starts rather than in its first submission or status lookup (a
-    joined ORM query takes a few milliseconds to compile). Skipped if the tables are missing."""
+    compiles them when it starts rather than in its first submission or status lookup.
+    Skipped if the tables are missing."""
     try:
         with db.engine.connect() as conn:
             reference_for_token(conn, "")
-            conn.scalar(_USED, {"policy_number": "", "id_hash": "", "use_id": "",
-                                "year_start": dt.date(2000, 1, 1)})
-        with db.read_session() as session:
-            find_by_reference(session, "")
+            conn.execute(_PRECHECK, {"token": "", "policy_number": "", "id_hash": "",
+                                     "use_id": "", "year_start": dt.date(2000, 1, 1)})
+        load_summary(db, "")
     except SQLAlchemyError as exc:
         log.info("query warm-up skipped (%s)", type(exc).__name__)
 
@@ -199,7 +218,7 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
     try:
         now = utcnow()
         row = _request_row(crypto, new, now)
-        digest = snapshot_digest(new.service_snapshot)
+        digest = new.snapshot_digest or snapshot_digest(new.service_snapshot)
         known = _snapshot_ids.setdefault(db, {})
         for _attempt in range(REFERENCE_ATTEMPTS):
             reference = make_reference()
@@ -297,11 +316,96 @@ def _insert(conn: Connection, crypto: Crypto, new: NewRequest, row: dict[str, An
                     "use_id": new.use_id, "documents": len(stored)}})
 
 
-def check_status_pair(session: Session, crypto: Crypto, reference: str, last4: str
-                      ) -> ServiceRequest | None:
+@dataclass(frozen=True)
+class RequestSummary:
+    """What the applicant's own pages (confirmation, status, calendar file) show of a request:
+    masked data, its events and its parsed snapshot. Read with one Core statement, no ORM
+    objects: these pages are the busiest reads (the staff console uses `ServiceRequest`)."""
+
+    reference: str
+    service_id: str
+    use_id: str
+    status: str
+    insured_name: str
+    id_number_masked: str
+    phone_masked: str
+    id_last4_hash: str
+    created_at: dt.datetime
+    events: tuple[tuple[str, dt.date], ...]  # (event id, date), by date then as recorded
+    snapshot: Snapshot
+
+    def event_dates(self) -> dict[str, dt.date]:
+        """Latest date of each event recorded so far (the input of the promise engine)."""
+        dates: dict[str, dt.date] = {}
+        for event_id, day in self.events:
+            if event_id not in dates or day > dates[event_id]:
+                dates[event_id] = day
+        return dates
+
+    @property
+    def request_date(self) -> dt.date:
+        """The date (Asia/Shanghai) of the `request` event (the UTC creation date if none)."""
+        return min((day for event_id, day in self.events if event_id == "request"),
+                   default=self.created_at.date())
+
+
+_SUMMARY_COLUMNS = (_REQUESTS.c.reference, _REQUESTS.c.service_id, _REQUESTS.c.use_id,
+                    _REQUESTS.c.status, _REQUESTS.c.insured_name, _REQUESTS.c.id_number_masked,
+                    _REQUESTS.c.phone_masked, _REQUESTS.c.id_last4_hash, _REQUESTS.c.created_at)
+# the request and its events in one statement (one row per event; a round trip less on
+# PostgreSQL than reading them apart)
+_SUMMARY = (
+    select(*_SUMMARY_COLUMNS, _REQUESTS.c.snapshot_id, _EVENTS.c.event_id, _EVENTS.c.event_date)
+    .select_from(_REQUESTS.outerjoin(_EVENTS, _EVENTS.c.request_id == _REQUESTS.c.id))
+    .where(_REQUESTS.c.reference == bindparam("reference"))
+    .order_by(_EVENTS.c.event_date, _EVENTS.c.id))
+_SNAPSHOT_DATA = select(_SNAPSHOTS.c.snapshot).where(_SNAPSHOTS.c.id == bindparam("id"))
+SNAPSHOT_CACHE_SIZE = 256
+# service_snapshot.id -> parsed snapshot, per Database (stored snapshots never change)
+_parsed_snapshots: weakref.WeakKeyDictionary[Database, dict[int, Snapshot]] = \
+    weakref.WeakKeyDictionary()
+
+
+def parsed_snapshot(db: Database, conn: Connection, snapshot_id: int) -> Snapshot:
+    """The stored snapshot `snapshot_id`, parsed once per process."""
+    cache = _parsed_snapshots.setdefault(db, {})
+    found = cache.get(snapshot_id)
+    if found is None:
+        data = conn.scalar(_SNAPSHOT_DATA, {"id": snapshot_id})
+        if data is None:
+            raise LookupError(f"service snapshot {snapshot_id} is missing")
+        if len(cache) >= SNAPSHOT_CACHE_SIZE:
+            cache.clear()
+        found = cache[snapshot_id] = Snapshot.parse(data)
+    return found
+
+
+def load_summary(db: Database, reference: str) -> RequestSummary | None:
+    """The request with this reference, for the applicant's pages; None if there is none."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(_SUMMARY, {"reference": reference}).all()
+        if not rows:
+            return None
+        first = rows[0]
+        snapshot = parsed_snapshot(db, conn, first.snapshot_id)
+    events = tuple((r.event_id, r.event_date) for r in rows if r.event_id is not None)
+    return RequestSummary(*first[:len(_SUMMARY_COLUMNS)], events=events, snapshot=snapshot)
+
+
+def summary_of(req: ServiceRequest) -> RequestSummary:
+    """The same summary from an ORM request (staff pages, tests)."""
+    return RequestSummary(
+        req.reference, req.service_id, req.use_id, req.status, req.insured_name,
+        req.id_number_masked, req.phone_masked, req.id_last4_hash, req.created_at,
+        tuple((e.event_id, e.event_date) for e in req.events),
+        Snapshot.parse(req.service_snapshot))
+
+
+def check_status_pair(db: Database, crypto: Crypto, reference: str, last4: str
+                      ) -> RequestSummary | None:
     """The request if `reference` exists and `last4` matches its ID number; None otherwise.
     Does the same work whether or not the reference exists."""
-    req = find_by_reference(session, reference) if reference else None
+    req = load_summary(db, reference) if reference else None
     expected = req.id_last4_hash if req is not None else "0" * 64
     ok = crypto.matches(ID_LAST4_PURPOSE, reference + last4.upper(), expected)
     return req if (req is not None and ok) else None

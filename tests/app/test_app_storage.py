@@ -150,12 +150,10 @@ def test_used_in_same_policy_year_unless_lapsed(any_app, rules):
 def test_status_pair_same_answer_for_wrong_reference_and_wrong_pair(any_app, rules):
     db, crypto, upload_dir = parts(any_app)
     ref, _ = create_request(db, crypto, upload_dir, new_request(rules))
-    session = db.read_session()
-    assert check_status_pair(session, crypto, ref, VALID_ID[-4:]).reference == ref
-    assert check_status_pair(session, crypto, ref, VALID_ID[-4:].lower()).reference == ref
-    assert check_status_pair(session, crypto, ref, "0000") is None
-    assert check_status_pair(session, crypto, "XXXX2345", VALID_ID[-4:]) is None
-    session.close()
+    assert check_status_pair(db, crypto, ref, VALID_ID[-4:]).reference == ref
+    assert check_status_pair(db, crypto, ref, VALID_ID[-4:].lower()).reference == ref
+    assert check_status_pair(db, crypto, ref, "0000") is None
+    assert check_status_pair(db, crypto, "XXXX2345", VALID_ID[-4:]) is None
 
 
 def test_old_request_keeps_its_promise_after_a_content_change(any_app, rules, content_copy,

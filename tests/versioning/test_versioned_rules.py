@@ -21,7 +21,7 @@ from forms_app import create_app
 from forms_app.crypto import new_key
 from forms_app.extensions import db_session, get_rules
 from forms_app.present import request_view
-from forms_app.store import find_by_reference
+from forms_app.store import find_by_reference, summary_of
 from service_rules import load_rules
 from service_rules.deadlines import shanghai_today
 from tests.app.conftest import VALID_ID, hidden, make_id, post_form, valid_data
@@ -87,7 +87,7 @@ def stored(app: Flask, reference: str) -> tuple[str, str, dt.date]:
     with app.test_request_context():
         req = find_by_reference(db_session(), reference)
         assert req is not None
-        view = request_view(get_rules(), req)
+        view = request_view(get_rules(), summary_of(req))
         computed = next(p for p in view.promises if p.promise_id == PROMISE_ID)
         initial = next(p for p in req.initial_promises if p["promise_id"] == PROMISE_ID)
         assert computed.deadline is not None
