@@ -184,7 +184,7 @@ def submit(service_id: str) -> Any:
     use_id = f.selected_use()
     use = service.use(use_id)
     year_start = policy_year_start(f.policy_effective.data, today)
-    with get_db().engine.connect() as conn:
+    with get_db().connect_single() as conn:
         existing, used = precheck(conn, crypto, token=f.submission_token.data,
                                   policy_number=f.policy_number.data,
                                   id_number=f.id_number.data, use_id=use_id,

@@ -115,12 +115,24 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer_engine = self.engine.execution_options(sqlite_immediate=True)
         self._writer = sessionmaker(self._writer_engine, expire_on_commit=False)
+        # PostgreSQL: a lone statement needs no transaction around it (it is atomic and, with
+        # the default synchronous_commit, durable when it returns); autocommit makes it one
+        # round trip instead of three (BEGIN, the statement, ROLLBACK or COMMIT)
+        self._single_engine = self.engine if self.is_sqlite else \
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
         db_file = self.engine.url.database if self.is_sqlite else None
         self._lock_path = f"{db_file}.writers" if db_file and db_file != ":memory:" else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    def connect_single(self) -> Connection:
+        """A connection for work done in single statements, each its own transaction: reads
+        of one statement, and on PostgreSQL a write that is one statement (see
+        `store.create_request`). Never use it for several statements that must commit
+        together: use `write_connection`."""
+        return self._single_engine.connect()
 
     def read_session(self) -> Session:
         return self._reader()

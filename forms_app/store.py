@@ -7,6 +7,7 @@ request app, the staff console and the tests, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, select
+from sqlalchemy import Connection, Select, Table, bindparam, exists, insert, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
@@ -181,7 +182,7 @@ def warm_up(db: Database) -> None:
     compiles them when it starts rather than in its first submission or status lookup.
     Skipped if the tables are missing."""
     try:
-        with db.engine.connect() as conn:
+        with db.connect_single() as conn:
             reference_for_token(conn, "")
             conn.execute(_PRECHECK, {"token": "", "policy_number": "", "id_hash": "",
                                      "use_id": "", "year_start": dt.date(2000, 1, 1)})
@@ -206,7 +207,7 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
     """
     if not token_checked:
         # a read (no write lock): spares writing the files of an obvious duplicate
-        with db.engine.connect() as conn:
+        with db.connect_single() as conn:
             existing = reference_for_token(conn, new.submission_token)
         if existing is not None:
             return existing, False
@@ -223,15 +224,25 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
         for _attempt in range(REFERENCE_ATTEMPTS):
             reference = make_reference()
             try:
-                with db.write_connection() as conn:
-                    row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest, known)
-                    _insert(conn, crypto, new, row, reference, stored, now)
+                if db.is_sqlite:
+                    with db.write_connection() as conn:
+                        row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest,
+                                                                        known)
+                        _insert(conn, crypto, new, row, reference, stored, now)
+                else:
+                    # the snapshot (shared, idempotent) commits on its own; then every row of
+                    # the request in one statement, atomic by itself: one round trip
+                    with db.connect_single() as conn:
+                        row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest,
+                                                                        known)
+                        known[digest] = snapshot_id
+                        _insert_one_statement(conn, crypto, new, row, reference, stored, now)
                 known[digest] = snapshot_id  # committed: safe to reuse
                 return reference, True
             except IntegrityError:
                 # the token or the reference was taken (a double submit, a concurrent insert,
                 # a collision of random references): find out which
-                with db.engine.connect() as conn:
+                with db.connect_single() as conn:
                     if reference_for_token(conn, new.submission_token) is not None:
                         raise _Duplicate from None
                     if conn.scalar(_REFERENCE_TAKEN, {"reference": reference}) is None:
@@ -240,7 +251,7 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
         raise RuntimeError("could not draw a free reference number")
     except _Duplicate:
         _remove(stored)
-        with db.engine.connect() as conn:
+        with db.connect_single() as conn:
             existing = reference_for_token(conn, new.submission_token)
         assert existing is not None
         return existing, False
@@ -292,28 +303,83 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
     }
 
 
+def _rows(crypto: Crypto, new: NewRequest, row: dict[str, Any], reference: str,
+          stored: list[tuple[Any, ...]], now: dt.datetime
+          ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """The request's row, its events, documents and audit entry (without `request_id`)."""
+    request = {**row, "reference": reference,
+               "id_last4_hash": crypto.lookup_hash(ID_LAST4_PURPOSE,
+                                                   reference + new.id_number[-4:])}
+    source = {"source": "online_form"}
+    events = [{"event_id": event_id, "event_date": day, "recorded_by": BY_APPLICANT,
+               "recorded_at": now, "details": source}
+              for event_id, day in [("request", new.request_date), *new.events.items()]]
+    documents = [{"document_type": doc_type, "stored_name": stored_file.stored_name,
+                  "extension": ext, "size": len(data),
+                  "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now}
+                 for doc_type, stored_file, data, ext, mime in stored]
+    audit = {"at": now, "actor": BY_APPLICANT, "action": "request_created",
+             "details": {"reference": reference, "service_id": new.service_id,
+                         "use_id": new.use_id, "documents": len(stored)}}
+    return request, events, documents, audit
+
+
 def _insert(conn: Connection, crypto: Crypto, new: NewRequest, row: dict[str, Any],
             reference: str, stored: list[tuple[Any, ...]], now: dt.datetime) -> None:
-    """The request's rows, in the caller's write transaction."""
-    request_id = conn.execute(_INSERT_REQUEST, {
-        **row, "reference": reference,
-        "id_last4_hash": crypto.lookup_hash(ID_LAST4_PURPOSE, reference + new.id_number[-4:]),
-    }).inserted_primary_key[0]
-    source = {"source": "online_form"}
-    conn.execute(_INSERT_EVENT, [
-        {"request_id": request_id, "event_id": event_id, "event_date": day,
-         "recorded_by": BY_APPLICANT, "recorded_at": now, "details": source}
-        for event_id, day in [("request", new.request_date), *new.events.items()]])
-    if stored:
-        conn.execute(_INSERT_DOCUMENT, [
-            {"request_id": request_id, "document_type": doc_type,
-             "stored_name": stored_file.stored_name, "extension": ext, "size": len(data),
-             "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now}
-            for doc_type, stored_file, data, ext, mime in stored])
-    conn.execute(_INSERT_AUDIT, {
-        "at": now, "actor": BY_APPLICANT, "action": "request_created", "request_id": request_id,
-        "details": {"reference": reference, "service_id": new.service_id,
-                    "use_id": new.use_id, "documents": len(stored)}})
+    """The request's rows, in the caller's write transaction (four statements)."""
+    request, events, documents, audit = _rows(crypto, new, row, reference, stored, now)
+    request_id = conn.execute(_INSERT_REQUEST, request).inserted_primary_key[0]
+    conn.execute(_INSERT_EVENT, [{**e, "request_id": request_id} for e in events])
+    if documents:
+        conn.execute(_INSERT_DOCUMENT, [{**d, "request_id": request_id} for d in documents])
+    conn.execute(_INSERT_AUDIT, {**audit, "request_id": request_id})
+
+
+def _insert_one_statement(conn: Connection, crypto: Crypto, new: NewRequest,
+                          row: dict[str, Any], reference: str, stored: list[tuple[Any, ...]],
+                          now: dt.datetime) -> int:
+    """The request's rows in one PostgreSQL statement (data-modifying CTEs): all or none."""
+    request, events, documents, audit = _rows(crypto, new, row, reference, stored, now)
+    stmt = _one_statement_insert(tuple(request), tuple(events[0]), len(events),
+                                 tuple(documents[0]) if documents else (), len(documents),
+                                 tuple(audit))
+    params = {f"r_{k}": v for k, v in request.items()}
+    for prefix, rows in (("e", events), ("d", documents)):
+        for i, item in enumerate(rows):
+            params.update({f"{prefix}{i}_{k}": v for k, v in item.items()})
+    params.update({f"a0_{k}": v for k, v in audit.items()})
+    request_id = conn.scalar(stmt, params)
+    assert request_id is not None
+    return int(request_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _one_statement_insert(request_cols: tuple[str, ...], event_cols: tuple[str, ...],
+                          n_events: int, document_cols: tuple[str, ...], n_documents: int,
+                          audit_cols: tuple[str, ...]) -> Select[Any]:
+    """WITH new_request AS (INSERT ... RETURNING id), new_events AS (INSERT ... SELECT
+    new_request.id, ...), ... SELECT id FROM new_request: built once per shape (how many
+    events and documents), compiled once by SQLAlchemy's statement cache."""
+    def params(table: Table, prefix: str, cols: tuple[str, ...]) -> list[Any]:
+        return [bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in cols]
+
+    new_request = insert(_REQUESTS).values(
+        dict(zip(request_cols, params(_REQUESTS, "r", request_cols), strict=True))
+    ).returning(_REQUESTS.c.id).cte("new_request")
+
+    def children(table: Table, name: str, prefix: str, cols: tuple[str, ...],
+                 n: int) -> Any:
+        rows = [select(new_request.c.id, *params(table, f"{prefix}{i}", cols))
+                for i in range(n)]
+        source = rows[0] if n == 1 else union_all(*rows)
+        return insert(table).from_select(["request_id", *cols], source) \
+            .returning(table.c.id).cte(name)
+
+    ctes = [children(_EVENTS, "new_events", "e", event_cols, n_events),
+            children(_AUDIT, "new_audit", "a", audit_cols, 1)]
+    if n_documents:
+        ctes.append(children(_DOCUMENTS, "new_documents", "d", document_cols, n_documents))
+    return select(new_request.c.id).add_cte(*ctes)
 
 
 @dataclass(frozen=True)
@@ -382,7 +448,7 @@ def parsed_snapshot(db: Database, conn: Connection, snapshot_id: int) -> Snapsho
 
 def load_summary(db: Database, reference: str) -> RequestSummary | None:
     """The request with this reference, for the applicant's pages; None if there is none."""
-    with db.engine.connect() as conn:
+    with db.connect_single() as conn:
         rows = conn.execute(_SUMMARY, {"reference": reference}).all()
         if not rows:
             return None
