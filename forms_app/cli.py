@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .extensions import get_crypto, get_db
 from .models import Outbox, RequestDocument, ServiceRequest
+from .uploads import fsync_dir
 
 
 def register_cli(app: Flask) -> None:
@@ -42,11 +43,16 @@ def register_cli(app: Flask) -> None:
                 path = upload_dir / doc.stored_name
                 tmp = path.with_suffix(".rotating")
                 with open(tmp, "wb") as fh:  # durable before it replaces the old file
-                    fh.write(crypto.rotate(path.read_bytes()))
+                    # bound to the final name, not the temporary one
+                    fh.write(crypto.rotate_file(path.read_bytes(), doc.stored_name))
                     fh.flush()
                     os.fsync(fh.fileno())
                 tmp.replace(path)
                 files += 1
+            if files:
+                # the renames must survive a crash too: once the old key is dropped, an old
+                # file reappearing after a power cut could no longer be read
+                fsync_dir(upload_dir)
         click.echo(f"re-encrypted {rows} requests and {files} files")
 
     @app.cli.command("sweep-uploads")

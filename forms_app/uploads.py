@@ -55,7 +55,8 @@ def store(upload_dir: Path, crypto: Crypto, data: bytes) -> StoredFile:
     upload_dir.mkdir(parents=True, exist_ok=True)
     name = secrets.token_hex(16)
     path = upload_dir / name
-    token = crypto.encrypt(data)
+    # the name is chosen first: the ciphertext is bound to it
+    token = crypto.encrypt_file(data, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -69,9 +70,10 @@ def store(upload_dir: Path, crypto: Crypto, data: bytes) -> StoredFile:
 
 
 def read(upload_dir: Path, crypto: Crypto, stored_name: str) -> bytes:
+    """Decrypted contents of a stored file; InvalidToken if it is not the file of that name."""
     if not stored_name.isalnum():
         raise ValueError("bad stored name")
-    return crypto.decrypt((upload_dir / stored_name).read_bytes())
+    return crypto.decrypt_file((upload_dir / stored_name).read_bytes(), stored_name)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -27,7 +27,7 @@ from forms_app.store import (
 )
 from forms_app.uploads import read
 from service_rules.deadlines import promise_due, shanghai_today
-from tests.app.conftest import PDF, VALID_ID
+from tests.app.conftest import PDF, VALID_ID, make_id
 
 
 def new_request(rules, token: str = "tok-1", service_id: str = "green_channel",
@@ -218,25 +218,66 @@ def test_every_service_through_the_app_on_both_databases(any_app, rules):
 
 
 def test_key_rotation_and_upload_sweep(app, rules, tmp_path):
+    """The README's rotation on files of every kind: a legacy Fernet file (written before
+    files moved to AES-GCM), a GCM file under the old key and one under the new key all read
+    while both keys are set; rotate-keys rewrites each in the GCM format under the new key;
+    after the old key is dropped everything still reads, and the old key alone reads nothing."""
     import os
     import time
 
-    from forms_app.crypto import Crypto, new_key
+    from forms_app.crypto import FILE_MAGIC, Crypto, InvalidToken, new_key
 
     db, crypto, upload_dir = parts(app)
-    ref, _ = create_request(db, crypto, upload_dir, new_request(rules))
+    create_request(db, crypto, upload_dir, new_request(rules))
+    (legacy_name,) = (p.name for p in upload_dir.iterdir())
+    create_request(db, crypto, upload_dir, new_request(rules, "tok-2"))
+    # an install upgraded from an earlier version has files stored as plain Fernet tokens
+    (upload_dir / legacy_name).write_bytes(crypto.encrypt(PDF))
     old_key = app.config["DATA_KEY"]
     fresh = new_key()
     rotated = Crypto(f"{fresh},{old_key}", app.config["HASH_KEY"])
     app.extensions["forms_crypto"] = rotated
-    result = app.test_cli_runner().invoke(args=["rotate-keys"])
-    assert result.exit_code == 0 and "1 requests and 1 files" in result.output
+    create_request(db, rotated, upload_dir, new_request(
+        rules, "tok-3", id_number=make_id("11010519800101001")))
+    only_old = Crypto(old_key, app.config["HASH_KEY"])
     only_new = Crypto(fresh, app.config["HASH_KEY"])
+
+    def stored() -> dict[str, bytes]:
+        session = db.read_session()
+        names = list(session.scalars(select(RequestDocument.stored_name)))
+        session.close()
+        return {name: (upload_dir / name).read_bytes() for name in names}
+
+    def reads(crypto: Crypto, name: str, blob: bytes) -> bool:
+        try:
+            return crypto.decrypt_file(blob, name) == PDF
+        except InvalidToken:
+            return False
+
+    before = stored()
+    assert len(before) == 3 and before[legacy_name].startswith(b"gAAAAA")
+    assert sum(blob.startswith(FILE_MAGIC) for blob in before.values()) == 2
+    # new key in front: every kind still reads, and the new file is under the new key
+    assert all(read(upload_dir, rotated, name) == PDF for name in before)
+    assert sum(reads(only_old, name, blob) for name, blob in before.items()) == 2
+
+    result = app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "3 requests and 3 files" in result.output
+    after = stored()
+    for name, blob in after.items():
+        assert blob.startswith(FILE_MAGIC) and blob != before[name]
+        assert read(upload_dir, only_new, name) == PDF
+        with pytest.raises(InvalidToken):
+            only_old.decrypt_file(blob, name)
     session = db.read_session()
-    req = session.scalars(select(ServiceRequest)).one()
-    assert only_new.decrypt_text(req.id_number_enc) == VALID_ID
-    assert read(upload_dir, only_new, req.documents[0].stored_name) == PDF
+    for req in session.scalars(select(ServiceRequest)):
+        assert only_new.decrypt_text(req.id_number_enc) in (VALID_ID, make_id("11010519800101001"))
     session.close()
+    # safe to re-run
+    result = app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "3 requests and 3 files" in result.output
+    assert all(read(upload_dir, only_new, name) == PDF for name in after)
+    assert all(p.name.isalnum() for p in upload_dir.iterdir())  # no temporary files left
 
     orphan = upload_dir / "0123456789abcdef0123456789abcdef"
     orphan.write_bytes(b"left by a crash")
@@ -244,4 +285,4 @@ def test_key_rotation_and_upload_sweep(app, rules, tmp_path):
     os.utime(orphan, (old, old))
     result = app.test_cli_runner().invoke(args=["sweep-uploads"])
     assert result.exit_code == 0 and "removed 1" in result.output
-    assert not orphan.exists() and len(list(upload_dir.iterdir())) == 1
+    assert not orphan.exists() and len(list(upload_dir.iterdir())) == 3

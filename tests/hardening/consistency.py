@@ -41,7 +41,7 @@ def store_problems(database_url: str, upload_dir: Path, crypto: Crypto,
                     problems.append(f"document {doc.id} of request {doc.request_id}: no file")
                     continue
                 try:
-                    data = crypto.decrypt(path.read_bytes())
+                    data = crypto.decrypt_file(path.read_bytes(), path.name)
                 except InvalidToken:
                     problems.append(f"document {doc.id}: file does not decrypt")
                     continue
@@ -105,7 +105,8 @@ def acknowledged_problems(database_url: str, upload_dir: Path, crypto: Crypto,
                     path = upload_dir / doc.stored_name
                     if not path.is_file():
                         problems.append(f"{ref}: file missing")
-                    elif pdf is not None and crypto.decrypt(path.read_bytes()) != pdf:
+                    elif (pdf is not None
+                          and crypto.decrypt_file(path.read_bytes(), path.name) != pdf):
                         problems.append(f"{ref}: file content differs")
     finally:
         db.dispose()

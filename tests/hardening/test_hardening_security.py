@@ -263,8 +263,11 @@ def test_key_rotation_keeps_old_data_readable_and_reencrypts_everything(make_app
                     with pytest.raises(InvalidToken):
                         only_old.decrypt_text(token)
         for doc in s.scalars(select(RequestDocument)):
-            data = crypto3.decrypt((upload_dir / doc.stored_name).read_bytes())
+            blob = (upload_dir / doc.stored_name).read_bytes()
+            data = crypto3.decrypt_file(blob, doc.stored_name)
             assert hashlib.sha256(data).hexdigest() == doc.sha256
+            with pytest.raises(InvalidToken):
+                only_old.decrypt_file(blob, doc.stored_name)
         for row in s.scalars(select(Outbox)):
             assert crypto3.decrypt_text(row.recipient_enc) == sub1.phone
     client = app3.test_client()
