@@ -21,6 +21,7 @@ from .config import defaults, load_secrets
 from .crypto import Crypto
 from .db import Database
 from .extensions import init_extensions
+from .formparser import FormRequest
 from .security import init_security
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # the built site owns every other path; the app's own files live under /app-static
     app = Flask(__name__, instance_relative_config=True, static_url_path="/app-static")
+    app.request_class = FormRequest  # multipart bodies parsed by python-multipart
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(defaults(instance))
