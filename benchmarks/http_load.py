@@ -5,8 +5,10 @@ endpoint that only reads the same POST body, on the same server in the same run.
     .venv/bin/python benchmarks/http_load.py --db sqlite --levels 1,8,32 --workers 4
 
 For each database and each number of concurrent clients (1, 8, 32) it prints requests per
-second, p50 and p99 latency, errors, and the figure that matters: the ratio of the app's rate
-to the bare endpoint's rate (target: at least 0.5 at 8 clients, with no errors). Every
+second, p50 and p99 latency, the server's CPU per request (gunicorn workers plus, on
+PostgreSQL, the database's processes: where the time goes when the machine is saturated),
+errors, and the figure that matters: the ratio of the app's rate to the bare endpoint's rate
+(target: at least 0.5 at 8 clients, with no errors). Every
 submission is a valid second-opinion request with a fresh identity and one PDF (default
 100 KB); every lookup is a right reference + last-4 pair. Only 127.0.0.1 is used; each run is
 bounded by its request count and a time cap.
@@ -46,6 +48,34 @@ STATUS_PATH = "/status/"
 TIME_CAP_S = 60.0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def server_cpu_seconds(server: GunicornServer) -> float:
+    """CPU time of the gunicorn master's workers and of PostgreSQL's processes so far: what the
+    server side spends, without the load generator (which shares the machine)."""
+    assert server.proc is not None
+    master = str(server.proc.pid)
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = stat.rsplit(")", 1)[1].split()[1]
+            if ppid == master or (entry / "comm").read_text().startswith("postgres"):
+                total += _cpu_seconds(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+    return total
+
+
 @dataclass
 class Result:
     label: str
@@ -53,12 +83,18 @@ class Result:
     requests: int = 0
     errors: int = 0
     wall: float = 0.0
+    server_cpu: float = 0.0  # seconds of worker (and PostgreSQL) CPU during the run
     latencies: list[float] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return (self.requests - self.errors) / self.wall if self.wall else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request, in milliseconds."""
+        return self.server_cpu / self.requests * 1000 if self.requests else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies:
@@ -119,11 +155,13 @@ def run_level(server: GunicornServer, label: str, sessions: list[Client],
     for t in threads:
         t.start()
     deadline[0] = time.monotonic() + TIME_CAP_S
+    cpu0 = server_cpu_seconds(server)
     barrier.wait()
     t0 = time.perf_counter()
     for t in threads:
         t.join()
     result.wall = time.perf_counter() - t0
+    result.server_cpu = server_cpu_seconds(server) - cpu0
     return result
 
 
@@ -203,13 +241,13 @@ def row(db_label: str, what: str, clients: int, app: Result, bare: Result) -> st
     errors = app.errors + bare.errors
     samples = "; ".join(app.error_samples + bare.error_samples)
     return (f"{db_label:<10} {what:<7} {clients:>3} | {app.rate:8.1f} {app.pct(50):7.1f} "
-            f"{app.pct(99):7.1f} | {bare.rate:8.1f} {bare.pct(50):6.1f} {bare.pct(99):6.1f} | "
-            f"{ratio:5.2f} | {app.requests:5d} {errors:3d}"
+            f"{app.pct(99):7.1f} {app.cpu_ms:6.2f} | {bare.rate:8.1f} {bare.pct(50):6.1f} "
+            f"{bare.pct(99):6.1f} {bare.cpu_ms:6.2f} | {ratio:5.2f} | {app.requests:5d} {errors:3d}"
             + (f"  [{samples}]" if samples else ""))
 
 
-HEADER = ("database   what    cli |    app/s  p50 ms  p99 ms |   bare/s  p50 ms p99 ms | "
-          "ratio |  reqs err")
+HEADER = ("database   what    cli |    app/s  p50 ms  p99 ms cpu ms |   bare/s  p50 ms p99 ms "
+          "cpu ms | ratio |  reqs err")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     per_client = {c: args.requests or (60 if c == 1 else 25 if c <= 8 else 10) for c in levels}
     pdf = pdf_of(args.file_kb)
     print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; "
-          f"each form carries a {len(pdf) // 1024} KB PDF; ratio = app/s ÷ bare/s")
+          f"each form carries a {len(pdf) // 1024} KB PDF; ratio = app/s ÷ bare/s; "
+          "cpu ms = server CPU per request (workers, and PostgreSQL's processes)")
     print(HEADER)
     with tempfile.TemporaryDirectory(prefix="http-load-") as tmp:
         if args.db in ("sqlite", "both"):
