@@ -60,8 +60,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            immediate = conn.get_execution_options().get("sqlite_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get("sqlite_no_begin"):
+                return  # `connect_single`: each statement is its own transaction
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
         return engine
     # a lock wait ends like SQLite's busy timeout (an error page, 503) instead of hanging a
@@ -115,11 +117,13 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer_engine = self.engine.execution_options(sqlite_immediate=True)
         self._writer = sessionmaker(self._writer_engine, expire_on_commit=False)
-        # PostgreSQL: a lone statement needs no transaction around it (it is atomic and, with
-        # the default synchronous_commit, durable when it returns); autocommit makes it one
-        # round trip instead of three (BEGIN, the statement, ROLLBACK or COMMIT)
-        self._single_engine = self.engine if self.is_sqlite else \
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # a lone statement needs no transaction around it (it is atomic and, on PostgreSQL with
+        # the default synchronous_commit, durable when it returns): in autocommit it is one
+        # round trip on PostgreSQL instead of three (BEGIN, the statement, ROLLBACK or
+        # COMMIT), and on SQLite one call instead of three (with pysqlite already in autocommit,
+        # only the BEGIN is skipped: SQLAlchemy's isolation_level would add PRAGMAs per checkout)
+        self._single_engine = self.engine.execution_options(sqlite_no_begin=True) \
+            if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         db_file = self.engine.url.database if self.is_sqlite else None
         self._lock_path = f"{db_file}.writers" if db_file and db_file != ":memory:" else None
 
