@@ -83,10 +83,6 @@ def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
     return policy_year(effective, day)[0] if day >= effective else effective
 
 
-def find_by_token(session: Session, token: str) -> ServiceRequest | None:
-    return session.scalar(select(ServiceRequest).where(ServiceRequest.submission_token == token))
-
-
 def find_by_reference(session: Session, reference: str) -> ServiceRequest | None:
     """The request with its events (one query: every page showing a request reads them)."""
     return session.scalars(
@@ -156,20 +152,11 @@ def reference_for_token(conn: Session | Connection, token: str) -> str | None:
     return conn.scalar(_REFERENCE_BY_TOKEN, {"token": token})
 
 
-def used_uses(session: Session | Connection, crypto: Crypto, *, policy_number: str,
-              id_number: str, use_id: str, year_start: dt.date) -> set[str]:
-    """{use_id} if a request for this use (not lapsed/declined/withdrawn) exists for the same
-    policy and insured in the same policy year, else an empty set."""
-    found = session.scalar(_USED, {
-        "policy_number": policy_number, "id_hash": crypto.lookup_hash(ID_PURPOSE, id_number),
-        "use_id": use_id, "year_start": year_start})
-    return {use_id} if found is not None else set()
-
-
 def precheck(conn: Connection, crypto: Crypto, *, token: str, policy_number: str,
              id_number: str, use_id: str, year_start: dt.date) -> tuple[str | None, set[str]]:
-    """(reference of an earlier submission with this form's token or None, `used_uses`),
-    read in one statement."""
+    """(reference of an earlier submission with this form's token or None, {use_id} if a
+    request for this use (not lapsed, declined or withdrawn) exists for the same policy and
+    insured in the same policy year, else an empty set), read in one statement."""
     row = conn.execute(_PRECHECK, {
         "token": token, "policy_number": policy_number,
         "id_hash": crypto.lookup_hash(ID_PURPOSE, id_number), "use_id": use_id,
@@ -235,7 +222,6 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
                     with db.connect_single() as conn:
                         row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest,
                                                                         known)
-                        known[digest] = snapshot_id
                         _insert_one_statement(conn, crypto, new, row, reference, stored, now)
                 known[digest] = snapshot_id  # committed: safe to reuse
                 return reference, True

@@ -23,7 +23,7 @@ from forms_app.store import (
     NewRequest,
     check_status_pair,
     create_request,
-    used_uses,
+    precheck,
 )
 from forms_app.uploads import read
 from service_rules.deadlines import promise_due, shanghai_today
@@ -134,17 +134,20 @@ def test_used_in_same_policy_year_unless_lapsed(any_app, rules):
     create_request(db, crypto, upload_dir, new)
     session = db.read_session()
     req = session.scalars(select(ServiceRequest)).one()
+    session.close()
     kwargs = {"policy_number": "P-1", "id_number": VALID_ID, "use_id": "outpatient",
               "year_start": req.policy_year_start}
-    assert used_uses(session, crypto, **kwargs) == {"outpatient"}
-    assert used_uses(session, crypto, **{**kwargs, "use_id": "inpatient"}) == set()
-    assert used_uses(session, crypto, **{**kwargs, "year_start": dt.date(2000, 1, 1)}) == set()
-    session.close()
+
+    def used(**ask) -> set[str]:
+        with db.connect_single() as conn:
+            return precheck(conn, crypto, token="another-form", **{**kwargs, **ask})[1]
+
+    assert used() == {"outpatient"}
+    assert used(use_id="inpatient") == set()
+    assert used(year_start=dt.date(2000, 1, 1)) == set()
     with db.write_session() as s:
         s.scalars(select(ServiceRequest)).one().status = STATUS_LAPSED
-    session = db.read_session()
-    assert used_uses(session, crypto, **kwargs) == set()
-    session.close()
+    assert used() == set()
 
 
 def test_status_pair_same_answer_for_wrong_reference_and_wrong_pair(any_app, rules):
