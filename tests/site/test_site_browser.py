@@ -120,12 +120,15 @@ def test_search_box_finds_our_words(site: Site, served_site: str, phone) -> None
     wanted = [(s.short_name, f"services/{s.id}/") for s in content.services]
     wanted.append((hospital.short_name, "hospitals/"))
     phone.goto(served_site)
-    meta = phone.locator(".md-search-result__meta")
-    initializing = meta.text_content()  # the theme's "initialising search" text
+    # the theme shows its "type to search" text once the search index is ready (reading the
+    # "initialising" text first and waiting for a change raced with a fast start)
+    ready = phone.evaluate("JSON.parse(document.getElementById('__config').textContent)"
+                           ".translations['search.result.placeholder']")
+    assert ready
     phone.locator("label.md-header__button[for='__search']").click()
     phone.wait_for_function(
-        "t => document.querySelector('.md-search-result__meta').textContent !== t",
-        arg=initializing, timeout=20000)
+        "t => document.querySelector('.md-search-result__meta').textContent.trim() === t",
+        arg=ready, timeout=20000)
     box = phone.locator("input.md-search__input")
     missing = []
     for word, url in wanted:
