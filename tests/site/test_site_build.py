@@ -127,8 +127,10 @@ def test_no_page_refers_to_another_host(site: Site) -> None:
 def search_hits(site: Site, word: str) -> set[str]:
     index = json.loads((site.root / "search" / "search_index.json").read_text(encoding="utf-8"))
     hits = set()
+    fields = list(index["config"]["fields"])  # the worker indexes every field listed there
     for entry in index["docs"]:
-        tokens = re.split(index["config"]["separator"], entry["title"] + " " + entry["text"])
+        text = " ".join(entry[f] for f in fields if isinstance(entry.get(f), str))
+        tokens = re.split(index["config"]["separator"], text)
         if word in tokens:
             hits.add(entry["location"].split("#")[0])
     return hits
