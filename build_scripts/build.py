@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -17,7 +17,10 @@ from mkdocs.config import load_config
 
 from service_rules.problems import ContentError, Problem
 
+from .assets import Fingerprinted, fingerprint_assets, write_asset_manifest
+from .compress import CompressReport, precompress
 from .render import DOCS_DIR, JIEBA_USER_DICT, ROOT, Rendered, render
+from .search_index import rewrite_search_index
 
 MKDOCS_YML = ROOT / "mkdocs.yml"
 SITE_DIR = ROOT / "site"
@@ -30,6 +33,8 @@ class BuildResult:
     rendered: Rendered
     site_dir: Path
     csp_hashes: Path
+    assets: list[Fingerprinted] = field(default_factory=list)
+    compressed: CompressReport | None = None
 
 
 def mkdocs_config_dict(docs_dir: Path, site_dir: Path) -> dict:
@@ -140,4 +145,15 @@ def build(content_dir: Path | str | None = None, *, docs_dir: Path | str = DOCS_
     if problems:
         raise ContentError(problems)
     site = run_mkdocs(rendered.docs_dir, site_dir, verbose=verbose)
-    return BuildResult(rendered, site, write_csp_hashes(site))
+    return postprocess(site, rendered.docs_dir / JIEBA_USER_DICT, rendered)
+
+
+def postprocess(site: Path, user_dict: Path | None, rendered: Rendered) -> BuildResult:
+    """The steps after `mkdocs build`, on the built files only (no MkDocs hook or plugin, so
+    the same pages build with Zensical). Order matters: the search index and the pages are
+    final before their inline-script hashes are taken, and compression comes last."""
+    rewrite_search_index(site, user_dict)
+    assets = fingerprint_assets(site)
+    write_asset_manifest(site, assets)
+    csp = write_csp_hashes(site)
+    return BuildResult(rendered, site, csp, assets, precompress(site))
