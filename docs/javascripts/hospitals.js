@@ -1,6 +1,7 @@
 /* Hospital directory: filter the city sections by a <select>. Without JavaScript the page is a
-   plain list of every city, and the filter stays hidden. Loaded on every page; does nothing
-   where there is no filter. A link such as hospitals/#beijing preselects that city. */
+   plain list of every city, and the filter stays hidden. Loaded by the hospitals page only
+   (a <script defer> at the end of its template); does nothing where there is no filter.
+   A link such as hospitals/#beijing preselects that city. */
 (function () {
   "use strict";
 
