@@ -29,9 +29,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "hardening"))
+sys.path.insert(0, str(ROOT))
 
-from gunicorn_harness import (  # noqa: E402
+from pg_scratch import scratch_database  # noqa: E402
+
+from tests.support.gunicorn_harness import (  # noqa: E402
     PDF_BYTES,
     SUBMIT_PATH,
     Client,
@@ -41,7 +43,6 @@ from gunicorn_harness import (  # noqa: E402
     reference_from,
     second_opinion_submission,
 )
-from pg_scratch import scratch_database  # noqa: E402
 
 BENCH_PATH = "/_bench/echo"
 STATUS_PATH = "/status/"

@@ -23,18 +23,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "hardening"))
 
-from gunicorn_harness import (  # noqa: E402
+from forms_app import create_app  # noqa: E402
+from forms_app.storage.crypto import new_key  # noqa: E402
+from forms_app.web.headers import BENCH_PATH  # noqa: E402
+from tests.support.gunicorn_harness import (  # noqa: E402
     SUBMIT_PATH,
     csrf_token,
     encode_multipart,
     second_opinion_submission,
 )
-
-from forms_app import create_app  # noqa: E402
-from forms_app.crypto import new_key  # noqa: E402
-from forms_app.security import BENCH_PATH  # noqa: E402
 
 # (label, substring of the function's file or name), first match wins
 GROUPS = [
@@ -45,8 +43,6 @@ GROUPS = [
     ("regex search (mostly multipart)", "method 'search' of 're.Pattern'"),
     ("multipart parsing", "werkzeug/formparser"),
     ("multipart parsing", "werkzeug/sansio/multipart"),
-    ("multipart parsing", "python_multipart"),
-    ("multipart parsing", "forms_app/formparser"),
     ("encryption (cryptography)", "cryptography"),
     ("SQLAlchemy ORM / core", "sqlalchemy"),
     ("WTForms / Flask-WTF", "wtforms"),

@@ -21,18 +21,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "staff"))
 
-from staff_helpers import add_staff, make_app, new_request, sign_in  # noqa: E402
-
-from forms_app.extensions import (  # noqa: E402
-    db_session,
-    get_db,  # noqa: E402
-    get_rules,
-)
-from forms_app.models import RequestEvent, ServiceRequest  # noqa: E402
-from forms_app.sla import OPEN_STATUSES  # noqa: E402
-from forms_app.staff.records import load_requests, queue_rows  # noqa: E402
+from forms_app.content import get_rules  # noqa: E402
+from forms_app.storage import get_db  # noqa: E402
+from forms_app.storage.casework import load_requests, queue_rows  # noqa: E402
+from forms_app.storage.models import RequestEvent, ServiceRequest  # noqa: E402
+from service_rules.workflow import OPEN_STATUSES  # noqa: E402
+from tests.support.staff import add_staff, make_app, new_request, sign_in  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:
@@ -71,9 +66,9 @@ def main() -> None:
     client = app.test_client()
     sign_in(client)
     with app.test_request_context():
-        load = best(lambda: load_requests(db_session(), statuses=OPEN_STATUSES), args.repeat)
+        load = best(lambda: load_requests(get_db(), statuses=OPEN_STATUSES), args.repeat)
         rules = get_rules()
-        reqs = load_requests(db_session(), statuses=OPEN_STATUSES)
+        reqs = load_requests(get_db(), statuses=OPEN_STATUSES)
         compute = best(lambda: queue_rows(rules, reqs, today), args.repeat)
     page = best(lambda: client.get("/staff/"), args.repeat)
     n = args.requests

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .deadlines import shanghai_today
 from .loader import load_content
 from .models import Content, Hospital, Promise, Service
 from .problems import ContentError, render_problems
@@ -532,7 +533,7 @@ def compare(old: Content, new: Content, *, today: dt.date | None = None) -> Chan
     out = _Collector()
     for check in CHECKS:
         check(out, old, new)
-    _compare_calendar(out, old, new, today or dt.date.today())
+    _compare_calendar(out, old, new, today or shanghai_today())
     order = {name: i for i, name in enumerate(SECTION_ORDER)}
     changes = sorted(out.changes, key=lambda c: order.get(c.section, len(order)))
     pages: dict[str, str] = {}

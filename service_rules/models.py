@@ -4,6 +4,7 @@ non-positive working days; `Content.reference_problems` checks links between fil
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from functools import cached_property
 from typing import Annotated, Literal
@@ -47,6 +48,24 @@ class Event(Model):
     name: Text
     actor: Actor
     needs_date: bool = False
+
+
+# Events the software itself acts on, with what it does with each. An editor may change their
+# names (what people read) but not their ids: `make check` names any that is missing.
+CODE_EVENTS: dict[str, str] = {
+    "request": "每个申请的第一步（提交申请）",
+    "identity_confirmed": "通知申请人身份与保障已确认",
+    "records_complete": "第二诊疗意见的时效从这里起算，并通知申请人",
+    "admission_slip_issued": "住院预约的时效从这里起算，申请表里可以填写它的日期",
+    "appointment_booked": "记录预约的医院、日期和时间，并告诉申请人",
+    "sample_received": "基因检测的时效从这里起算，记录样本类型",
+    "report_issued": "通知申请人报告已出具",
+    "billing_accepted": "回复是否启动直付服务（兑现承诺）",
+    "billing_declined": "不符合直付范围：结束申请，不算使用次数",
+    "completed": "结束申请（服务完成）",
+    "missed": "结束申请，按手册视为服务已完成（算使用次数）",
+    "lapsed": "结束申请（服务终止，例如无法提供样本）",
+}
 
 
 class DocumentType(Model):
@@ -310,6 +329,19 @@ class Content(BaseModel):
             names.setdefault(city.name, i)
 
         events = ", ".join(self.event_by_id)
+        unknown = [e.id for e in sf.events if e.id not in CODE_EVENTS]
+        for event_id, use in CODE_EVENTS.items():
+            if event_id in self.event_by_id:
+                continue
+            close = difflib.get_close_matches(event_id, unknown, n=1, cutoff=0.5)
+            where: Loc = (("events", next(i for i, e in enumerate(sf.events)
+                                          if e.id == close[0]), "id")
+                          if close else ("events",))
+            hint = f"是不是把“{event_id}”改成了“{close[0]}”？请改回“{event_id}”。" if close \
+                else f"在 events 里加回编号为“{event_id}”的事件。"
+            problems.append(("services", where,
+                             f"系统要用到事件“{event_id}”（{use}），但 events 里没有它。",
+                             hint + "事件编号不能改名或删除；要改显示给人看的文字，只改 name。"))
         for si, svc in enumerate(sf.services):
             base: Loc = ("services", si)
             unique("services", (*base, "uses"), svc.uses, "使用次数")

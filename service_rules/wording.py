@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .models import AdvanceBooking, Content, Promise
+import datetime as dt
+
+from .models import Content, Promise
 
 
 def clock_start_phrase(content: Content, promise: Promise) -> str:
@@ -21,8 +23,12 @@ def promise_sentence(content: Content, promise: Promise) -> str:
     return text
 
 
-def advance_booking_sentence(booking: AdvanceBooking) -> str:
-    return f"需至少提前{booking.working_days}个工作日预约入院日期"
-
-
 COUNTING_RULE = "起算当天不计入，从下一天开始数工作日；周末和法定节假日不算，调休上班日算。"
+
+WEEKDAYS = "一二三四五六日"
+
+
+def chinese_date(day: dt.date, *, weekday: bool = True) -> str:
+    """2026年12月1日（星期二）, or without the weekday 2026年12月1日."""
+    text = f"{day.year}年{day.month}月{day.day}日"
+    return f"{text}（星期{WEEKDAYS[day.weekday()]}）" if weekday else text

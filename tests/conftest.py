@@ -1,18 +1,41 @@
-"""Fixtures shared by every test folder. Each folder (rules/, site/, app/, ...) adds its own."""
+"""Fixtures every test folder may use: the app (one factory for all), its test client, the app
+on both databases, the content's rules, Chromium and PostgreSQL. Folders add their own."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from forms_app.content import rules_for
+from service_rules import Rules
+from tests.support.apps import build_app
+from tests.support.forms import hidden, post_form, valid_data
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 CHROMIUM = Path("/usr/bin/chromium")
 POSTGRES_URL = os.environ.get("DATABASE_TEST_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    return rules_for(CONTENT)
 
 
 @pytest.fixture
@@ -23,17 +46,48 @@ def content_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """make_app(**config) -> an app on SQLite in tmp_path with `TestConfig` and `config` on
+    top. Apps made in one test share the folder, so they share the database and uploads."""
+    apps: list[Flask] = []
+    keys: dict[str, Any] = {}
+
+    def factory(**config: Any) -> Flask:
+        app = build_app(tmp_path, **{**keys, **config})
+        # later apps of the same test read what the first one encrypted
+        keys.setdefault("DATA_KEY", app.config["DATA_KEY"])
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["forms_db"].dispose()
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_app(request: pytest.FixtureRequest, make_app: AppFactory) -> Flask:
+    """The app on SQLite and on PostgreSQL (storage tests run on both)."""
+    if request.param == "sqlite":
+        return make_app()
+    return make_app(DATABASE_URL=request.getfixturevalue("pg_schema_url"))
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
     return str(CHROMIUM)
-
-
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 def postgres_available() -> bool:
@@ -55,3 +109,50 @@ def postgres_url() -> str:
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1); {POSTGRES_URL} is unreachable")
     pytest.skip("PostgreSQL is not reachable: skipping PostgreSQL tests")
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL, dropped afterwards; the URL selects it."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+# -- filling the service forms --------------------------------------------------------
+@pytest.fixture
+def fresh_form(client: FlaskClient) -> Callable[[str], dict[str, str]]:
+    """GET a service's form: its CSRF token and submission token."""
+
+    def get(service_id: str, c: FlaskClient | None = None) -> dict[str, str]:
+        resp = (c or client).get(f"/apply/{service_id}")
+        assert resp.status_code == 200
+        html = resp.get_data(as_text=True)
+        return {"csrf_token": hidden(html, "csrf_token"),
+                "submission_token": hidden(html, "submission_token")}
+
+    return get
+
+
+@pytest.fixture
+def submit(client: FlaskClient, rules: Rules, fresh_form: Callable[..., dict[str, str]]
+           ) -> Callable[..., Any]:
+    """Fill and POST a service's form: valid data unless overridden."""
+
+    def do(service_id: str, use_choice: str | None = None, c: FlaskClient | None = None,
+           **overrides: Any) -> Any:
+        data = valid_data(rules, service_id, use_choice)
+        for key, value in overrides.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        return post_form(c or client, service_id, fresh_form(service_id, c), data)
+
+    return do

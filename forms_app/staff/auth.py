@@ -9,21 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import get_db
-from ..models import AuditLog, StaffUser
+from ..extensions import limiter
+from ..storage import audit, get_db
+from ..storage.staff import active_account, check_credentials
 from . import bp
 from .forms import LoginForm
 
-DEFAULT_SESSION_SECONDS = 8 * 3600
 LOGIN_AT_KEY = "staff_login_at"
 PUBLIC_ENDPOINTS = frozenset({"staff.login", "staff.static"})
-# a hash to compare against when the username does not exist (same work either way)
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 12
 
 login_manager = LoginManager()
@@ -51,20 +47,14 @@ def _load_user(value: str) -> StaffIdentity | None:
         user_id, version = (int(x) for x in value.split(":", 1))
     except ValueError:
         return None
-    with get_db().read_session() as s:
-        user = s.get(StaffUser, user_id)
-        if user is None or not user.active or user.session_version != version:
-            return None
-        return StaffIdentity(user.id, user.username, user.session_version)
-
-
-def init_login(app: Flask) -> None:
-    app.config.setdefault("STAFF_SESSION_LIFETIME", DEFAULT_SESSION_SECONDS)
-    login_manager.init_app(app)
+    account = active_account(get_db(), user_id, version)
+    if account is None:
+        return None
+    return StaffIdentity(account.user_id, account.username, account.session_version)
 
 
 def session_seconds() -> int:
-    value = current_app.config.get("STAFF_SESSION_LIFETIME", DEFAULT_SESSION_SECONDS)
+    value = current_app.config["STAFF_SESSION_LIFETIME"]
     if isinstance(value, dt.timedelta):
         return int(value.total_seconds())
     return int(value)
@@ -98,31 +88,24 @@ def _safe_next(target: str | None) -> str | None:
     return target.rstrip("?")
 
 
-def check_credentials(username: str, password: str) -> StaffIdentity | None:
-    with get_db().read_session() as s:
-        user = s.scalar(select(StaffUser).where(StaffUser.username == username))
-        if user is None or not user.active:
-            check_password_hash(_DUMMY_HASH, password)
-            return None
-        if not check_password_hash(user.password_hash, password):
-            return None
-        return StaffIdentity(user.id, user.username, user.session_version)
+def _login_limit() -> str:
+    return current_app.config["STAFF_LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login() -> Any:
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        who = check_credentials(form.username.data.strip(), form.password.data)
-        if who is not None:
+        account = check_credentials(get_db(), form.username.data.strip(), form.password.data)
+        if account is not None:
             session.clear()
             session.permanent = True
-            login_user(who)
+            login_user(StaffIdentity(account.user_id, account.username,
+                                     account.session_version))
             session[LOGIN_AT_KEY] = time.time()
-            with get_db().write_session() as s:
-                s.add(AuditLog(actor=who.username, action="staff_signed_in", request_id=None,
-                               details={}))
+            audit.record(get_db(), account.username, "staff_signed_in")
             return redirect(_safe_next(request.args.get("next")) or url_for("staff.queue"))
         failed = True
     status = 401 if failed else (422 if form.errors else 200)
@@ -134,11 +117,6 @@ def logout() -> Any:
     username = current_user.username
     logout_user()
     session.clear()
-    with get_db().write_session() as s:
-        s.add(AuditLog(actor=username, action="staff_signed_out", request_id=None, details={}))
+    audit.record(get_db(), username, "staff_signed_out")
     flash("您已退出登录。")
     return redirect(url_for("staff.login"))
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)

@@ -1,4 +1,4 @@
-"""`flask --app forms_app create-staff USERNAME` and `flask --app forms_app send-outbox`."""
+"""`flask --app forms_app create-staff USERNAME [--reset]`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import os
 import re
 
 import click
-from sqlalchemy import select
 
-from ..extensions import get_crypto, get_db
-from ..models import AuditLog, StaffUser
-from ..notify import send_pending, sender_from_env
+from ..storage import get_db
+from ..storage.staff import AccountExists, save_account
 from . import bp
-from .auth import MIN_PASSWORD_LENGTH, hash_password
+from .auth import MIN_PASSWORD_LENGTH
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -29,29 +27,8 @@ def create_staff(username: str, reset: bool) -> None:
         "Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    with get_db().write_session() as s:
-        user = s.scalar(select(StaffUser).where(StaffUser.username == username))
-        if user is not None and not reset:
-            raise click.ClickException(f"staff user {username!r} exists (use --reset)")
-        if user is None:
-            s.add(StaffUser(username=username, password_hash=hash_password(password),
-                            active=True, session_version=1))
-            action = "staff_created"
-        else:
-            user.password_hash = hash_password(password)
-            user.session_version += 1
-            user.active = True
-            action = "staff_password_reset"
-        s.add(AuditLog(actor="cli", action=action, request_id=None,
-                       details={"username": username}))
+    try:
+        action = save_account(get_db(), username, password, reset=reset)
+    except AccountExists:
+        raise click.ClickException(f"staff user {username!r} exists (use --reset)") from None
     click.echo(f"{action.replace('_', ' ')}: {username}")
-
-
-@bp.cli.command("send-outbox")
-@click.option("--limit", default=500, show_default=True)
-def send_outbox(limit: int) -> None:
-    """Send queued messages to applicants (OUTBOX_SENDER=log|smtp, see forms_app/notify.py)."""
-    report = send_pending(get_db(), get_crypto(), sender_from_env(), limit=limit)
-    click.echo(f"sent {report.sent}, failed {report.failed}")
-    if report.failed:
-        raise SystemExit(1)

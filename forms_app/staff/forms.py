@@ -6,31 +6,32 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..sla import EVENT_FIELDS, REQUIRED_FIELDS
+from service_rules.workflow import EVENT_FIELDS, REQUIRED_FIELDS
+
+from ..web.forms import Form
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField("密码", validators=[DataRequired("请填写密码。"), Length(max=256)],
                              render_kw={"autocomplete": "current-password"})
 
 
-class RevealForm(FlaskForm):
+class RevealForm(Form):
     field = HiddenField(default="id_number")
 
 
-class PlainForm(FlaskForm):
+class PlainForm(Form):
     """A form with only its CSRF token (logout)."""
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """One event: its date and the details it needs. Fields an event does not use are hidden by
     the template (`fields_for`) and ignored by `event_problems`."""
 

@@ -10,13 +10,20 @@ from typing import Any
 
 from flask import Response, render_template
 
-from ..extensions import db_session, get_db, get_rules
-from ..identity import format_reference
-from ..models import STATUS_NAMES
-from ..promises import snapshot_model
-from ..sla import KeptTally, PromiseOutcome, month_bounds, tally_by_month
+from service_rules.identity import format_reference
+from service_rules.promises import snapshot_model
+from service_rules.workflow import (
+    STATUS_NAMES,
+    KeptTally,
+    PromiseOutcome,
+    month_bounds,
+    tally_by_month,
+)
+
+from ..content import get_rules
+from ..storage import audit, get_db
+from ..storage.casework import event_name, load_requests, outcomes_of, request_day
 from . import bp
-from .records import audit, event_name, load_requests, outcomes_of, request_day
 from .views import actor, today
 
 CSV_COLUMNS = ["申请编号", "服务", "服务项目", "城市", "申请状态", "申请日期", "承诺编号",
@@ -29,7 +36,7 @@ def _all_outcomes() -> list[tuple[Any, PromiseOutcome]]:
     rules = get_rules()
     day = today()
     pairs = []
-    for req in load_requests(db_session()):
+    for req in load_requests(get_db()):
         for outcome in outcomes_of(rules, req, day):
             pairs.append((req, outcome))
     return pairs
@@ -58,8 +65,7 @@ def promises_csv() -> Response:
             o.fulfilled_on.isoformat() if o.fulfilled_on else "",
             o.outcome_name, KEPT_WORDS[o.kept],
         ])
-    with get_db().write_session() as s:
-        audit(s, actor(), "report_exported", None, report="promises.csv")
+    audit.record(get_db(), actor(), "report_exported", report="promises.csv")
     # a BOM so spreadsheet programs read the Chinese as UTF-8
     body = "\ufeff" + out.getvalue()
     name = f"promises-{today().isoformat()}.csv"
@@ -75,8 +81,11 @@ class Bar:
     tally: KeptTally
     y: int
     width: int
+    colour: str
 
 
+# this month dark, last month light
+PERIOD_COLOURS = ("#1f6f5c", "#7fa99b")
 CHART_WIDTH = 360   # px of the longest bar (100 %)
 
 
@@ -94,11 +103,11 @@ def reports() -> Any:
     bars: list[Bar] = []
     y = 0
     for service in content.services:
-        for table in tables:
+        for table, colour in zip(tables, PERIOD_COLOURS, strict=True):
             tally = dict((s.id, t) for s, t in table["rows"])[service.id]
             rate = tally.rate or 0.0
             bars.append(Bar(service.short_name, table["label"], tally, y,
-                            round(rate * CHART_WIDTH)))
+                            round(rate * CHART_WIDTH), colour))
             y += 22
         y += 12
     return render_template("staff/reports.html", tables=tables, bars=bars,

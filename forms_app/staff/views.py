@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -17,38 +16,42 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from service_rules.deadlines import SHANGHAI, shanghai_today
+from service_rules.identity import format_reference, normalise_reference
 from service_rules.models import ACTOR_NAMES
-
-from ..extensions import db_session, get_crypto, get_db, get_rules
-from ..identity import format_reference, normalise_reference
-from ..models import STATUS_NAMES, STATUSES, AuditLog, RequestDocument, ServiceRequest
-from ..present import chinese_date
-from ..promises import flow_progress, snapshot_model
-from ..sla import (
+from service_rules.promises import flow_progress, snapshot_model
+from service_rules.wording import chinese_date
+from service_rules.workflow import (
+    BY_APPLICANT,
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    STATUS_NAMES,
+    STATUSES,
     URGENCY_NAMES,
     next_event,
     staff_events,
 )
-from ..uploads import read as read_upload
-from . import bp
-from .forms import EventForm, PlainForm, RevealForm, event_details, event_problems, fields_for
-from .records import (
+
+from ..content import get_rules
+from ..storage import audit, get_crypto, get_db, upload_dir
+from ..storage.casework import (
     EventNotAllowed,
     RequestClosed,
-    audit,
+    document_of,
     event_name,
     find_request,
     load_requests,
     outcomes_of,
     queue_rows,
     record_event,
+    reference_exists,
     request_day,
 )
+from ..storage.files import read as read_upload
+from ..storage.models import ServiceRequest
+from . import bp
+from .forms import EventForm, PlainForm, RevealForm, event_details, event_problems, fields_for
 
 REVEALABLE = {"id_number": "身份证号码", "phone": "被保险人手机号码",
               "applicant_phone": "填写人手机号码"}
@@ -86,6 +89,7 @@ def _staff_context() -> dict[str, Any]:
         "audit_names": AUDIT_NAMES,
         "request_day": request_day,
         "detail_labels": DETAIL_LABELS,
+        "who": who,
     }
 
 
@@ -103,6 +107,11 @@ AUDIT_NAMES = {
 }
 
 
+def who(actor_name: str) -> str:
+    """Who recorded something, as staff read it: 申请人 for the applicant's own form."""
+    return "申请人" if actor_name == BY_APPLICANT else actor_name
+
+
 def beijing(moment: dt.datetime) -> str:
     """An aware instant as Beijing time, to the minute."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
@@ -116,8 +125,7 @@ def queue() -> Any:
     found = request.args.get("reference", "").strip()
     if found:
         ref = normalise_reference(found)
-        if db_session().scalar(select(ServiceRequest.id)
-                               .where(ServiceRequest.reference == ref)) is not None:
+        if reference_exists(get_db(), ref):
             return redirect(url_for("staff.request_page", reference=ref))
         flash(f"没有找到申请编号 {found}。")
     service_id = request.args.get("service") or None
@@ -136,7 +144,7 @@ def queue() -> Any:
         statuses = (status,)
     else:
         status, statuses = "all", None
-    requests = load_requests(db_session(), statuses=statuses, service_id=service_id,
+    requests = load_requests(get_db(), statuses=statuses, service_id=service_id,
                              city_id=city_id)
     rows = queue_rows(rules, requests, today())
     counts: dict[str, int] = {}
@@ -180,8 +188,8 @@ def _sample_choices(req: ServiceRequest) -> list[tuple[str, str]]:
     return [("", "请选择")] + [(s.id, s.name) for s in service.samples]
 
 
-def _event_forms(req: ServiceRequest, posted: tuple[str, EventForm] | None = None
-                 ) -> list[dict[str, Any]]:
+def _event_forms(req: ServiceRequest, next_id: str | None,
+                 posted: tuple[str, EventForm] | None = None) -> list[dict[str, Any]]:
     service = snapshot_model(req.service_snapshot)
     rules = get_rules()
     forms = []
@@ -193,7 +201,7 @@ def _event_forms(req: ServiceRequest, posted: tuple[str, EventForm] | None = Non
         form.hospital_id.choices = _hospital_choices(req)
         form.sample_type.choices = _sample_choices(req)
         forms.append({"event_id": eid, "name": event_name(rules, req.service_snapshot, eid),
-                      "form": form, "fields": fields_for(eid),
+                      "form": form, "fields": fields_for(eid), "is_next": eid == next_id,
                       "open": bool(posted and posted[0] == eid)})
     return forms
 
@@ -214,11 +222,9 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         step["event_name"] = event_name(rules, snapshot, step["event"]) if step["event"] else ""
         step["recorded_on"] = events.get(step["event"]) if step["event"] else None
     nxt = next_event(service, req.use_id, events) if req.status not in CLOSED_STATUSES else None
-    # a fresh session: the request's read session began before this view's own audit entry
-    with get_db().read_session() as s:
-        audit_rows = list(s.scalars(select(AuditLog).where(AuditLog.request_id == req.id)
-                                    .order_by(AuditLog.at, AuditLog.id)))
+    audit_rows = audit.entries_for(get_db(), req.id)
     doc_names = {d_id: d.name for d_id, d in content.document_by_id.items()}
+    sample_names = {s.id: s.name for s in service.samples}
     hospital = content.hospital_by_id.get(req.hospital_id) if req.hospital_id else None
     return render_template(
         "staff/request.html", req=req, service=service, service_label=_service_name(req),
@@ -228,16 +234,19 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         recorded=[{"e": e, "name": event_name(rules, snapshot, e.event_id),
                    "hospital": content.hospital_by_id.get(e.details.get("hospital_id", ""))}
                   for e in req.events],
-        event_forms=_event_forms(req, posted) if req.status not in CLOSED_STATUSES else [],
+        event_forms=_event_forms(req, nxt, posted) if req.status not in CLOSED_STATUSES else [],
         closed=req.status in CLOSED_STATUSES, audit_rows=audit_rows, doc_names=doc_names,
         revealed=revealed or {}, reveal_form=RevealForm(), revealable=REVEALABLE,
-        sample_names={s.id: s.name for s in service.samples},
+        sample_names=sample_names,
+        detail_value=lambda key, value: sample_names.get(value, value)
+        if key == "sample_type" else value,
         current_content_version=content.version,
+        rules_current=req.content_version == content.version,
     ), status
 
 
 def _request_or_404(reference: str) -> ServiceRequest:
-    req = find_request(db_session(), normalise_reference(reference))
+    req = find_request(get_db(), normalise_reference(reference))
     if req is None:
         abort(404)
     return req
@@ -246,8 +255,7 @@ def _request_or_404(reference: str) -> ServiceRequest:
 @bp.get("/requests/<reference>")
 def request_page(reference: str) -> Any:
     req = _request_or_404(reference)
-    with get_db().write_session() as s:
-        audit(s, actor(), "request_viewed", req)
+    audit.record(get_db(), actor(), "request_viewed", req)
     return _render_request(req)
 
 
@@ -317,22 +325,19 @@ def reveal(reference: str) -> Any:
             abort(404)
         value = crypto.decrypt_text(req.applicant_phone_enc)
         masked = req.applicant_phone_masked or ""
-    with get_db().write_session() as s:
-        audit(s, actor(), "personal_data_revealed", req, field=field, masked=masked)
+    audit.record(get_db(), actor(), "personal_data_revealed", req, field=field, masked=masked)
     return _render_request(req, revealed={field: value})
 
 
 @bp.get("/requests/<reference>/documents/<int:document_id>")
 def download(reference: str, document_id: int) -> Any:
     req = _request_or_404(reference)
-    doc = db_session().scalar(select(RequestDocument).where(
-        RequestDocument.id == document_id, RequestDocument.request_id == req.id))
+    doc = document_of(req, document_id)
     if doc is None:
         abort(404)
-    data = read_upload(Path(current_app.config["UPLOAD_DIR"]), get_crypto(), doc.stored_name)
-    with get_db().write_session() as s:
-        audit(s, actor(), "document_downloaded", req, document_id=doc.id,
-              document_type=doc.document_type, sha256=doc.sha256)
+    data = read_upload(upload_dir(), get_crypto(), doc.stored_name)
+    audit.record(get_db(), actor(), "document_downloaded", req, document_id=doc.id,
+                 document_type=doc.document_type, sha256=doc.sha256)
     filename = f"{req.reference}-{doc.document_type}-{doc.id}.{doc.extension}"
     response = Response(data, mimetype=doc.mime)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

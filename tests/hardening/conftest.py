@@ -5,16 +5,13 @@ end of the run)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from forms_app import create_app
-from forms_app.crypto import new_key
-from tests.hardening.cases import CASES, OUTCOMES
-from tests.hardening.pg_scratch import scratch_database
+from tests.support.hostile_cases import CASES, OUTCOMES
+from tests.support.pg_scratch import scratch_database
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -27,32 +24,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{k}: {v}" for k, v in sorted(OUTCOMES.items())))
 
 
-AppFactory = Callable[..., Flask]
-
-
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[AppFactory]:
-    """make_app(**config) -> an app on SQLite in tmp_path (secrets fixed per test), rate
-    limits off unless given."""
-    keys = {"SECRET_KEY": "hardening-secret", "DATA_KEY": new_key(), "HASH_KEY": "hash-key"}
-    apps: list[Flask] = []
-
+def make_app(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """The shared app factory with rate limits off unless a test turns them on."""
     def factory(**config: Any) -> Flask:
-        base: dict[str, Any] = {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'forms.db'}",
-            "UPLOAD_DIR": str(tmp_path / "uploads"),
-            "RATELIMIT_ENABLED": False,
-            **keys,
-        }
-        base.update(config)
-        app = create_app(base)
-        apps.append(app)
-        return app
-
-    yield factory
-    for app in apps:
-        app.extensions["forms_db"].dispose()
+        return make_app(**{"RATELIMIT_ENABLED": False, **config})
+    return factory
 
 
 @pytest.fixture

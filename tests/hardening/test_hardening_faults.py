@@ -22,17 +22,16 @@ import pytest
 from sqlalchemy import func, select
 
 from forms_app import create_app
-from forms_app.db import Database
-from forms_app.models import ServiceRequest
-from tests.hardening.cases import count_outcome
-from tests.hardening.consistency import (
+from forms_app.storage.database import Database
+from forms_app.storage.models import ServiceRequest
+from tests.support.consistency import (
     acknowledged_problems,
     count_requests,
     document_names,
     store_problems,
     stored_files,
 )
-from tests.hardening.gunicorn_harness import (
+from tests.support.gunicorn_harness import (
     PDF_BYTES,
     SUBMIT_PATH,
     Client,
@@ -42,6 +41,7 @@ from tests.hardening.gunicorn_harness import (
     reference_from,
     second_opinion_submission,
 )
+from tests.support.hostile_cases import count_outcome
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def sweep_orphans(server: GunicornServer) -> str:
 
 
 def crypto_of(server: GunicornServer) -> Any:
-    from forms_app.crypto import Crypto
+    from forms_app.storage.crypto import Crypto
 
     return Crypto(server.data_key, server.hash_key)
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from forms_app.db import Database, make_engine
-from forms_app.models import AuditLog, Outbox
-from tests.hardening.gunicorn_harness import (
+from forms_app.storage.database import Database, make_engine
+from forms_app.storage.models import AuditLog, Outbox
+from tests.support.gunicorn_harness import (
     SUBMIT_PATH,
     Client,
     GunicornServer,

@@ -27,17 +27,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from forms_app.models import ServiceRequest, StaffUser
-from tests.app.conftest import valid_data
-from tests.hardening.cases import count_case, count_outcome
-from tests.hardening.consistency import store_problems
-from tests.hardening.gunicorn_harness import (
+from forms_app.storage.models import ServiceRequest, StaffUser
+from tests.support.consistency import store_problems
+from tests.support.forms import valid_data
+from tests.support.gunicorn_harness import (
     PDF_BYTES,
     csrf_token,
     encode_multipart,
     valid_id_number,
     valid_phone,
 )
+from tests.support.hostile_cases import count_case, count_outcome
 
 EXAMPLES = 250
 SMALL_FILE = 64 * 1024        # per-file limit in these tests (the real one is 10 MB)

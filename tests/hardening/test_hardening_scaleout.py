@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from forms_app.crypto import Crypto
-from forms_app.db import Database
-from forms_app.models import ServiceRequest
-from tests.hardening.consistency import acknowledged_problems, store_problems
-from tests.hardening.gunicorn_harness import (
+from forms_app.storage.crypto import Crypto
+from forms_app.storage.database import Database
+from forms_app.storage.models import ServiceRequest
+from tests.support.consistency import acknowledged_problems, store_problems
+from tests.support.gunicorn_harness import (
     PDF_BYTES,
     SUBMIT_PATH,
     Client,
@@ -38,8 +38,8 @@ SMALL_ALPHABET = "23"
 
 HOOK = f'''
 def post_worker_init(worker):
-    import forms_app.identity
-    forms_app.identity.REFERENCE_ALPHABET = "{SMALL_ALPHABET}"
+    import service_rules.identity
+    service_rules.identity.REFERENCE_ALPHABET = "{SMALL_ALPHABET}"
 '''
 
 

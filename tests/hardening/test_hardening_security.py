@@ -16,10 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from forms_app.crypto import Crypto, InvalidToken, new_key
-from forms_app.models import Outbox, RequestDocument, ServiceRequest
-from forms_app.security import BENCH_PATH, build_csp, site_script_hashes
-from tests.hardening.gunicorn_harness import (
+from forms_app.storage.crypto import Crypto, InvalidToken, new_key
+from forms_app.storage.models import Outbox, RequestDocument, ServiceRequest
+from forms_app.web.headers import BENCH_PATH, build_csp, site_script_hashes
+from tests.support.gunicorn_harness import (
     PDF_BYTES,
     SUBMIT_PATH,
     csrf_token,
@@ -192,14 +192,6 @@ def test_rate_limits_answer_with_a_friendly_429(make_app, path: str, config: dic
     # GETs of the same pages are not limited
     assert client.get(path).status_code == 200
     assert codes[0] != 500
-
-
-def test_staff_login_limit_is_not_doubled_when_the_console_sets_its_own(make_app) -> None:
-    from forms_app.security import apply_staff_login_limit
-
-    app = make_app(RATELIMIT_ENABLED=True)
-    app.test_client().get("/staff/login")  # the first request applies the limit
-    assert apply_staff_login_limit(app) is False  # already limited: not wrapped twice
 
 
 # -- benchmark endpoint -------------------------------------------------------------------------

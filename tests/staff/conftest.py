@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from staff_helpers import Clock, add_staff, get_db_of, make_app, new_request, sign_in
+
+from tests.support.staff import Clock, add_staff, get_db_of, make_app, new_request, sign_in
 
 
 @pytest.fixture

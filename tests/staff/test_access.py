@@ -11,10 +11,10 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from staff_helpers import PASSWORD, STAFF, make_app, new_request, sign_in
 
-from forms_app.extensions import get_db
-from forms_app.models import AuditLog, RequestDocument, RequestEvent, StaffUser
+from forms_app.storage import get_db
+from forms_app.storage.models import AuditLog, RequestDocument, RequestEvent, StaffUser
+from tests.support.staff import PASSWORD, STAFF, make_app, new_request, sign_in
 
 PUBLIC = {"staff.login", "staff.static"}
 

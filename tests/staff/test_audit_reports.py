@@ -13,7 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from staff_helpers import (
+
+from forms_app.messages.senders import OutgoingMessage
+from forms_app.storage import get_crypto, get_db
+from forms_app.storage.audit import AuditLogIsAppendOnly
+from forms_app.storage.models import AuditLog, Outbox, ServiceRequest
+from forms_app.storage.outbox import send_pending
+from tests.support.staff import (
     APPLICANT_PHONE,
     ID_NUMBER,
     PDF,
@@ -25,11 +31,6 @@ from staff_helpers import (
     post_event,
     soup,
 )
-
-from forms_app.extensions import get_crypto, get_db
-from forms_app.models import AuditLog, Outbox, ServiceRequest
-from forms_app.notify import OutgoingMessage, send_pending
-from forms_app.staff.audit_guard import AuditLogIsAppendOnly
 
 D = dt.date
 
@@ -159,7 +160,7 @@ def test_outbox_sent_by_command_with_the_phone_masked(
     assert f"{due.year}年{due.month}月{due.day}日" in message.body
     assert f"{ref[:4]}-{ref[4:]}" in message.body
 
-    caplog.set_level(logging.INFO, logger="forms_app.notify")
+    caplog.set_level(logging.INFO, logger="forms_app.messages.senders")
     result = app.test_cli_runner().invoke(args=["send-outbox"], env={"OUTBOX_SENDER": "log"})
     assert result.exit_code == 0 and "sent 1, failed 0" in result.output
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -12,7 +12,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from staff_helpers import (
+
+from forms_app.content import get_rules
+from forms_app.storage import get_db
+from forms_app.storage.models import AuditLog, Outbox, ServiceRequest
+from tests.support.staff import (
     APPLICANT_PHONE,
     STAFF,
     Clock,
@@ -23,9 +27,6 @@ from staff_helpers import (
     shown_promises,
     status_of,
 )
-
-from forms_app.extensions import get_db, get_rules
-from forms_app.models import AuditLog, Outbox, ServiceRequest
 
 D = dt.date
 HOSPITAL = "<first partner hospital in the city>"

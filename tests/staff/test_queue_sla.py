@@ -1,6 +1,6 @@
 """The queue: ordered by the next promise due, marked on track / due within one working day /
 overdue by the working-day engine, with a frozen "today"; filters and find by reference; the
-pure classification in forms_app.sla."""
+pure classification in service_rules.workflow."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
-from staff_helpers import Clock, expected_due, page, post_event, shown_promises, soup
 
-from forms_app.sla import DUE_SOON, ON_TRACK, OVERDUE, classify_due
 from service_rules import load_rules
+from service_rules.workflow import DUE_SOON, ON_TRACK, OVERDUE, classify_due
+from tests.support.staff import Clock, expected_due, page, post_event, shown_promises, soup
 
 D = dt.date
 RULES = load_rules()

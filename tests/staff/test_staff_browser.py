@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from staff_helpers import (
+from werkzeug.serving import make_server
+
+from tests.conftest import CHROMIUM_ARGS
+from tests.support.staff import (
     ID_NUMBER,
     PASSWORD,
     STAFF,
@@ -20,9 +23,6 @@ from staff_helpers import (
     make_app,
     new_request,
 )
-from werkzeug.serving import make_server
-
-from tests.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask import Flask
-from staff_helpers import (
+
+from tests.support.staff import (
     Clock,
     add_staff,
     expected_due,

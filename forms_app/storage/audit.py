@@ -1,0 +1,51 @@
+"""The audit log: who did what to which request, when. Append-only: the ORM refuses to update or
+delete an `AuditLog` row. Entries never hold personal data in clear (masked values only).
+
+(Deleting a request still sets `audit_log.request_id` to NULL in the database, by the foreign
+key's ON DELETE SET NULL; the entry itself stays.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from .database import Database
+from .models import AuditLog, ServiceRequest
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    pass
+
+
+def _refuse(_mapper: Any, _connection: Any, target: AuditLog) -> None:
+    raise AuditLogIsAppendOnly(f"audit_log row {target.id} may not be changed or deleted")
+
+
+event.listen(AuditLog, "before_update", _refuse)
+event.listen(AuditLog, "before_delete", _refuse)
+
+
+def audit(session: Session, actor: str, action: str, req: ServiceRequest | None,
+          **details: Any) -> None:
+    """Append one entry in the caller's write transaction."""
+    if req is not None:
+        details.setdefault("reference", req.reference)
+    session.add(AuditLog(actor=actor, action=action, request_id=req.id if req else None,
+                         details=details))
+
+
+def record(db: Database, actor: str, action: str, req: ServiceRequest | None = None,
+           **details: Any) -> None:
+    """Append one entry in a transaction of its own."""
+    with db.write_session() as session:
+        audit(session, actor, action, req, **details)
+
+
+def entries_for(db: Database, request_id: int) -> list[AuditLog]:
+    """A request's audit entries, oldest first."""
+    with db.read_session() as session:
+        return list(session.scalars(select(AuditLog).where(AuditLog.request_id == request_id)
+                                    .order_by(AuditLog.at, AuditLog.id)))

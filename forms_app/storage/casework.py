@@ -1,0 +1,194 @@
+"""Requests as the staff console reads and changes them. No Flask: takes the database, the rules
+and plain values, so tests and commands can call it directly.
+
+`record_event` is the one write path for staff events: in a single transaction it adds the
+event, moves the request's status, writes the audit entry (with the promised dates before and
+after) and queues the applicant's message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from service_rules import Rules
+from service_rules.deadlines import shanghai_date
+from service_rules.promises import PromiseState, compute_promises, snapshot_model
+from service_rules.workflow import (
+    CLOSED_STATUSES,
+    CLOSING_EVENTS,
+    PromiseOutcome,
+    QueueEntry,
+    counts_as_used,
+    promise_outcomes,
+    queue_entry,
+    staff_events,
+    status_after,
+)
+
+from ..messages.texts import event_message
+from .audit import audit
+from .database import Database
+from .models import RequestDocument, RequestEvent, ServiceRequest
+from .outbox import queue_event_message
+
+
+class RequestClosed(Exception):
+    """The request is completed, lapsed, declined or withdrawn: no more events."""
+
+
+class EventNotAllowed(Exception):
+    """The event is not one of this request's staff events."""
+
+
+def event_name(rules: Rules, snapshot: dict[str, Any], event_id: str) -> str:
+    """An event's name from the request's snapshot, else from the current content."""
+    data = snapshot.get("events", {}).get(event_id)
+    if data:
+        return str(data["name"])
+    found = rules.content.event_by_id.get(event_id)
+    return found.name if found else event_id
+
+
+def request_day(req: ServiceRequest) -> dt.date:
+    """The date (Asia/Shanghai) the request was made: its `request` event."""
+    days = [e.event_date for e in req.events if e.event_id == "request"]
+    return min(days) if days else shanghai_date(req.created_at)
+
+
+def closed_on(req: ServiceRequest) -> dt.date | None:
+    days = [e.event_date for e in req.events if e.event_id in CLOSING_EVENTS]
+    return max(days) if days else None
+
+
+def outcomes_of(rules: Rules, req: ServiceRequest, today: dt.date) -> list[PromiseOutcome]:
+    return promise_outcomes(rules.calendar, req.service_snapshot, req.use_id, req.event_dates(),
+                            today, closed_on(req))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    req: ServiceRequest
+    entry: QueueEntry
+    outcomes: list[PromiseOutcome]
+
+
+def load_requests(db: Database, *, statuses: Iterable[str] | None = None,
+                  service_id: str | None = None, city_id: str | None = None
+                  ) -> list[ServiceRequest]:
+    """Requests (with their events) in the order they came in, optionally filtered."""
+    query = select(ServiceRequest).options(selectinload(ServiceRequest.events))
+    if statuses is not None:
+        query = query.where(ServiceRequest.status.in_(list(statuses)))
+    if service_id:
+        query = query.where(ServiceRequest.service_id == service_id)
+    if city_id:
+        query = query.where(ServiceRequest.city_id == city_id)
+    with db.read_session() as session:
+        return list(session.scalars(query.order_by(ServiceRequest.created_at,
+                                                   ServiceRequest.id)))
+
+
+def queue_rows(rules: Rules, requests: list[ServiceRequest], today: dt.date) -> list[QueueRow]:
+    """Requests ordered by their next promise due (those with no running clock last)."""
+    rows = []
+    for req in requests:
+        outcomes = outcomes_of(rules, req, today)
+        rows.append(QueueRow(req, queue_entry(outcomes), outcomes))
+    rows.sort(key=lambda r: (*r.entry.sort_key(), r.req.created_at, r.req.id))
+    return rows
+
+
+def find_request(db: Database, reference: str) -> ServiceRequest | None:
+    """The request with its events and documents, or None."""
+    with db.read_session() as session:
+        return session.scalar(
+            select(ServiceRequest).options(selectinload(ServiceRequest.events),
+                                           selectinload(ServiceRequest.documents))
+            .where(ServiceRequest.reference == reference))
+
+
+def reference_exists(db: Database, reference: str) -> bool:
+    with db.read_session() as session:
+        return session.scalar(select(ServiceRequest.id)
+                              .where(ServiceRequest.reference == reference)) is not None
+
+
+def document_of(req: ServiceRequest, document_id: int) -> RequestDocument | None:
+    """One of the request's own documents (never another request's)."""
+    return next((d for d in req.documents if d.id == document_id), None)
+
+
+def promise_dates(states: list[PromiseState]) -> dict[str, str | None]:
+    return {p.promise_id: p.deadline.date.isoformat() if p.deadline else None for p in states}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    reference: str
+    event_id: str
+    status_before: str
+    status_after: str
+    before: dict[str, str | None]
+    after: list[PromiseState]
+    message_queued: bool
+
+    @property
+    def changed(self) -> dict[str, str | None]:
+        """Promises whose date is new or moved by this event."""
+        return {p.promise_id: p.deadline.date.isoformat() if p.deadline else None
+                for p in self.after
+                if (p.deadline.date.isoformat() if p.deadline else None)
+                != self.before.get(p.promise_id)}
+
+
+def record_event(db: Database, rules: Rules, reference: str, event_id: str,
+                 event_date: dt.date, details: dict[str, Any], actor: str,
+                 hospital_name: str | None = None) -> Recorded:
+    """Record a staff event on a request (see the module docstring)."""
+    with db.write_session() as s:
+        query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
+            .where(ServiceRequest.reference == reference)
+        if not db.is_sqlite:
+            query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE already serialises
+        req = s.scalar(query)
+        if req is None:
+            raise LookupError(reference)
+        if req.status in CLOSED_STATUSES:
+            raise RequestClosed(reference)
+        service = snapshot_model(req.service_snapshot)
+        if event_id not in staff_events(service, req.use_id):
+            raise EventNotAllowed(event_id)
+        cal = rules.calendar
+        before = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
+                                                req.event_dates()))
+        stored = dict(details)
+        if counts_as_used(event_id):
+            stored["counts_as_used"] = True
+        req.events.append(RequestEvent(event_id=event_id, event_date=event_date,
+                                       details=stored, recorded_by=actor))
+        status_before = req.status
+        req.status = status_after(req.status, event_id, service.flow[-1].event)
+        after = compute_promises(cal, req.service_snapshot, req.use_id, req.event_dates())
+        s.flush()
+        audit(s, actor, "event_recorded", req, event_id=event_id,
+              event_date=event_date.isoformat(), event_details=stored,
+              status_before=status_before, status_after=req.status,
+              promises_before=before, promises_after=promise_dates(after))
+        product = req.service_snapshot.get("product", {})
+        body = event_message(
+            product_name=product.get("name", rules.content.product.name),
+            service_name=service.name, reference=req.reference,
+            event_name=event_name(rules, req.service_snapshot, event_id), event_id=event_id,
+            details=stored, promises=after, hospital_name=hospital_name,
+            hotline=product.get("hotline", {}).get("display",
+                                                   rules.content.product.hotline.display))
+        queued = queue_event_message(s, req, event_id, body)
+        return Recorded(req.reference, event_id, status_before, req.status, before, after,
+                        queued)
+

@@ -1,0 +1,231 @@
+"""Storage model (SQLAlchemy 2). Shared by the request app and the staff console.
+
+Personal data at rest:
+- ID numbers and phone numbers are stored encrypted (Fernet, see `crypto.py`) next to a masked
+  form for display (`110105********002X`, `138****8000`) and keyed hashes (HMAC) for lookups;
+- uploaded files are stored encrypted under random names in `UPLOAD_DIR` (never a static folder).
+
+Promises are never stored as the source of truth: they are computed from `service_snapshot`
+(the service's rules when the request was made, kept once per distinct snapshot in
+`ServiceSnapshot`) and the request's events, by `service_rules.promises.compute_promises`.
+`initial_promises` keeps what the confirmation page showed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from service_rules.workflow import STATUS_OPEN
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use an aware UTC datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ServiceSnapshot(Base):
+    """One distinct service snapshot (`service_rules.promises.snapshot_service`), shared by
+    every request made under it; `digest` is the SHA-256 of its canonical JSON."""
+
+    __tablename__ = "service_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    content_version: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(8), unique=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    use_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default=STATUS_OPEN, index=True)
+
+    insured_name: Mapped[str] = mapped_column(String(100))
+    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    id_hash: Mapped[str] = mapped_column(String(64))
+    id_last4_hash: Mapped[str] = mapped_column(String(64))
+    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_masked: Mapped[str] = mapped_column(String(11))
+
+    applicant_relation: Mapped[str] = mapped_column(String(16))
+    applicant_name: Mapped[str | None] = mapped_column(String(100))
+    applicant_phone_enc: Mapped[str | None] = mapped_column(Text)
+    applicant_phone_masked: Mapped[str | None] = mapped_column(String(11))
+
+    policy_number: Mapped[str] = mapped_column(String(64))
+    policy_effective: Mapped[dt.date] = mapped_column(Date)
+    policy_year_start: Mapped[dt.date] = mapped_column(Date)
+    diagnosis_date: Mapped[dt.date] = mapped_column(Date)
+    first_diagnosis: Mapped[bool] = mapped_column(Boolean)
+    city_id: Mapped[str | None] = mapped_column(String(64))
+    hospital_id: Mapped[str | None] = mapped_column(String(64))
+    # service-specific answers: admission_slip_date, admission_date, sample_type, ...
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    consent_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # one per rendered form: a second POST of the same form finds the first request
+    submission_token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    content_version: Mapped[str] = mapped_column(String(32))
+    # the service's rules when the request was made, stored once per distinct snapshot
+    # (migration 0004); read it as `service_snapshot`
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("service_snapshot.id"))
+    snapshot: Mapped[ServiceSnapshot] = relationship(lazy="joined", innerjoin=True)
+    # promises as shown on the confirmation page: [{"promise_id", "date", "rule", ...}]
+    initial_promises: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    documents: Mapped[list[RequestDocument]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestDocument.id")
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", cascade="all, delete-orphan",
+        order_by="(RequestEvent.event_date, RequestEvent.id)")
+
+    # indexes: only what a query uses (migration 0003): reference and submission_token
+    # (unique), status (staff queue), and the "already used" check below
+    __table_args__ = (
+        Index("ix_service_request_use_lookup", "policy_number", "id_hash", "use_id",
+              "policy_year_start"),
+    )
+
+    @property
+    def service_snapshot(self) -> dict[str, Any]:
+        """{"service": Service.model_dump(mode="json"), "events": {event_id: Event dump},
+        "product": {...}}: what `promises.snapshot_service` gave when the request was made."""
+        return self.snapshot.snapshot
+
+    def event_dates(self) -> dict[str, dt.date]:
+        """Latest date of each event recorded so far (the input of the promise engine)."""
+        dates: dict[str, dt.date] = {}
+        for ev in self.events:
+            if ev.event_id not in dates or ev.event_date > dates[ev.event_id]:
+                dates[ev.event_id] = ev.event_date
+        return dates
+
+
+class RequestDocument(Base):
+    __tablename__ = "request_document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"),
+                                            index=True)
+    document_type: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    extension: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="documents")
+
+
+class RequestEvent(Base):
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"),
+                                            index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    # the calendar date in Asia/Shanghai the event happened on (promises count from it)
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # BY_APPLICANT or a staff username
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="events")
+
+
+class AuditLog(Base):
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_request.id", ondelete="SET NULL"), index=True)
+    # never personal data in clear: masked values only
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Outbox(Base):
+    """Messages to the applicant, queued in the same transaction as the change they report."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_request.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # "sms", "email", "log"
+    recipient_enc: Mapped[str | None] = mapped_column(Text)
+    recipient_masked: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class StaffUser(Base):
+    """A staff console account (issue 5). Passwords are stored as werkzeug hashes only."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # bumped when the password changes: sessions signed in before that are refused
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
