@@ -1,10 +1,25 @@
-"""Development server: python -m forms_app --host 127.0.0.1 --port 8000"""
+"""The production server: `python -m forms_app --host 127.0.0.1 --port 8000` (what `make serve`
+runs), the built site and the app on one port.
+
+Waitress reads each request in full (headers and body, a large body spooled to a temporary file)
+in its event loop before a worker thread sees it, so clients on slow or stalled links cost a
+socket, not a worker: a few of them cannot starve the site, and a genuine upload over a slow
+mobile link takes as long as it needs. A connection idle for `--idle-timeout` seconds is closed.
+Responses keep the connection alive (HTTP/1.1).
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
+
+from waitress import serve
 
 from . import create_app
+
+# bodies larger than this are refused by the server itself; up to it, the app answers with its
+# own friendly page when a request is over MAX_CONTENT_LENGTH
+HARD_BODY_LIMIT = 256 * 1024 * 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -12,12 +27,26 @@ def main(argv: list[str] | None = None) -> None:
                                      description="Serve the site and the request forms.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--debug", action="store_true")
+    parser.add_argument("--fd", type=int, default=None,
+                        help="serve on this already listening socket instead of host:port")
+    parser.add_argument("--threads", type=int, default=8, help="worker threads")
+    parser.add_argument("--idle-timeout", type=int, default=60,
+                        help="seconds before an idle connection is closed")
+    parser.add_argument("--connection-limit", type=int, default=1000)
     args = parser.parse_args(argv)
     app = create_app()
-    print(f"Serving site and forms at http://{args.host}:{args.port}/ "
-          f"(database: {app.config['DATABASE_URL'].split('://')[0]})")
-    app.run(host=args.host, port=args.port, debug=args.debug, threaded=True)
+    listen: dict[str, object]
+    if args.fd is not None:
+        listen = {"sockets": [socket.socket(fileno=args.fd)]}
+        where = f"socket fd {args.fd}"
+    else:
+        listen = {"host": args.host, "port": args.port}
+        where = f"http://{args.host}:{args.port}/"
+    print(f"Serving site and forms at {where} "
+          f"(database: {app.config['DATABASE_URL'].split('://')[0]})", flush=True)
+    serve(app, threads=args.threads, channel_timeout=args.idle_timeout,
+          connection_limit=args.connection_limit, max_request_body_size=HARD_BODY_LIMIT,
+          ident="forms_app", **listen)
 
 
 if __name__ == "__main__":

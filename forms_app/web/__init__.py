@@ -23,4 +23,4 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         product = get_rules().content.product
         return {"product_name": product.name, "hotline": product.hotline,
-                "chinese_date": chinese_date}
+                "chinese_date": chinese_date, "site_asset": site.site_asset}

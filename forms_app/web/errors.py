@@ -10,6 +10,8 @@ from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .headers import mark_site_page
+
 log = logging.getLogger(__name__)
 
 DRAIN_LIMIT = 256 * 1024 * 1024
@@ -69,6 +71,7 @@ def init_app(app: Flask) -> None:
     def not_found(exc: HTTPException) -> Any:
         site_404 = Path(current_app.config["SITE_DIR"]) / "404.html"
         if not _wants_json() and site_404.is_file():
+            mark_site_page()  # the site's page, with its inline scripts: the site's CSP
             return site_404.read_text(encoding="utf-8"), 404
         return _page(404, "没有找到这个页面", "地址可能有误，或页面已经移动。")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -105,26 +105,34 @@ def init_app(app: Flask) -> None:
 
 
 # -- headers ------------------------------------------------------------------------------
-def _is_site_response(response: Response) -> bool:
-    """A page of the built site; 404 pages too (the error handler answers with the site's
-    404.html, which carries the theme's inline scripts)."""
-    return request.blueprint == "site" or response.status_code == 404
+def common_headers(policy: SecurityPolicy, *, site: bool) -> dict[str, str]:
+    """The security headers of every answer: the site's CSP for the built site's pages (its
+    inline scripts allowed by hash), the app's stricter one for everything else."""
+    headers = {
+        "Content-Security-Policy": policy.site_csp if site else policy.app_csp,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if policy.production:
+        headers["Strict-Transport-Security"] = policy.hsts
+    return headers
+
+
+def mark_site_page() -> None:
+    """The response being built is a page of the built site (e.g. its 404 page)."""
+    g.site_page = True
 
 
 def _add_headers(response: Response) -> Response:
     policy: SecurityPolicy = current_app.extensions["forms_security"]
-    site = _is_site_response(response)
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", policy.site_csp if site else policy.app_csp)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if not site and request.endpoint != "static" and "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"
-    if policy.production:
-        headers.setdefault("Strict-Transport-Security", policy.hsts)
+    site = bool(g.get("site_page"))
+    for name, value in common_headers(policy, site=site).items():
+        response.headers.setdefault(name, value)
+    if not site and request.endpoint != "static" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

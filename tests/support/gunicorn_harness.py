@@ -114,7 +114,19 @@ class GunicornServer:
             raise RuntimeError("already running")
         sock = listening_socket()
         self.port = int(sock.getsockname()[1])
-        cmd = [str(GUNICORN), "--bind", f"fd://{sock.fileno()}", "--workers", str(self.workers),
+        cmd = self.command(sock.fileno())
+        try:
+            with open(self.error_log, "ab") as log:
+                self.proc = subprocess.Popen(cmd, env=self.environment(), cwd=str(ROOT),
+                                             stdout=log, stderr=log, start_new_session=True,
+                                             pass_fds=(sock.fileno(),))
+        finally:
+            sock.close()  # gunicorn holds its own copy: a crash really closes the port
+        self.wait_ready(timeout)
+        return self
+
+    def command(self, fd: int) -> list[str]:
+        cmd = [str(GUNICORN), "--bind", f"fd://{fd}", "--workers", str(self.workers),
                "--threads", str(self.threads), "--access-logfile", str(self.access_log),
                "--error-logfile", str(self.error_log), "--capture-output",
                "--log-level", self.log_level, "--graceful-timeout", "5", "--timeout", "60",
@@ -122,14 +134,7 @@ class GunicornServer:
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
         cmd.append("forms_app:create_app()")
-        try:
-            self.proc = subprocess.Popen(cmd, env=self.environment(), cwd=str(ROOT),
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         start_new_session=True, pass_fds=(sock.fileno(),))
-        finally:
-            sock.close()  # gunicorn holds its own copy: a crash really closes the port
-        self.wait_ready(timeout)
-        return self
+        return cmd
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -197,6 +202,14 @@ class GunicornServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class ProductionServer(GunicornServer):
+    """The server `make serve` runs (`python -m forms_app`: waitress), on a socket opened
+    here; the same environment, lifecycle and log as `GunicornServer`."""
+
+    def command(self, fd: int) -> list[str]:
+        return [sys.executable, "-m", "forms_app", "--fd", str(fd), "--idle-timeout", "20"]
 
 
 # -- HTTP client ------------------------------------------------------------------------------

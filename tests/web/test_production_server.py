@@ -1,0 +1,133 @@
+"""The production server (`make serve`: waitress in front of the app) under clients on slow or
+stalled links: they cost a socket each, not a worker, so ordinary requests keep answering, and a
+genuine upload over a slow link goes through however long it takes."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.gunicorn_harness import (
+    HOST,
+    SUBMIT_PATH,
+    Client,
+    ProductionServer,
+    csrf_token,
+    encode_multipart,
+    reference_from,
+    second_opinion_submission,
+)
+
+pytestmark = pytest.mark.slow
+SLOW_CLIENTS = 50
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ProductionServer]:
+    with ProductionServer(tmp_path, env={"SITE_DIR": str(tmp_path / "no-site")}) as srv:
+        yield srv
+
+
+def latencies(base_url: str, n: int) -> list[float]:
+    client = Client(base_url, timeout=10)
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        status, _h, _b = client.get("/apply/second_opinion")
+        out.append(time.perf_counter() - start)
+        assert status == 200
+    return out
+
+
+def p99(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.99) - 1)]
+
+
+class SlowClients:
+    """Half trickle a request body one byte at a time, half announce a large body and send
+    nothing: the two ways the hostile test held every gunicorn sync worker."""
+
+    def __init__(self, port: int, count: int):
+        self.port, self.count = port, count
+        self.stop = threading.Event()
+        self.socks: list[socket.socket] = []
+        self.threads: list[threading.Thread] = []
+
+    def __enter__(self) -> SlowClients:
+        for i in range(self.count):
+            sock = socket.create_connection((HOST, self.port), timeout=30)
+            head = (f"POST {SUBMIT_PATH} HTTP/1.1\r\nHost: {HOST}\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    f"Content-Length: {50_000_000 if i % 2 else 50_000}\r\n\r\n")
+            sock.sendall(head.encode())
+            self.socks.append(sock)
+            if i % 2 == 0:
+                t = threading.Thread(target=self._trickle, args=(sock,), daemon=True)
+                t.start()
+                self.threads.append(t)
+        return self
+
+    def _trickle(self, sock: socket.socket) -> None:
+        while not self.stop.wait(0.5):
+            try:
+                sock.sendall(b"a")
+            except OSError:
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for sock in self.socks:
+            sock.close()
+
+
+def test_slow_clients_do_not_starve_ordinary_requests(server: ProductionServer, capsys) -> None:
+    quiet = latencies(server.base_url, 60)
+    with SlowClients(server.port, SLOW_CLIENTS):
+        time.sleep(1.0)  # every slow client has connected and started
+        busy = latencies(server.base_url, 60)
+    with capsys.disabled():
+        print(f"\nordinary GET, 0 slow clients: p50 {statistics.median(quiet) * 1000:.1f} ms, "
+              f"p99 {p99(quiet) * 1000:.1f} ms; {SLOW_CLIENTS} slow clients: "
+              f"p50 {statistics.median(busy) * 1000:.1f} ms, p99 {p99(busy) * 1000:.1f} ms")
+    assert p99(busy) < 1.0
+
+
+def test_an_upload_over_a_slow_link_succeeds(server: ProductionServer) -> None:
+    """4 MB at about 100 KB/s: some 40 s, longer than gunicorn's worker timeout of 30 s."""
+    client = Client(server.base_url, timeout=120)
+    _s, _h, page = client.get(SUBMIT_PATH)
+    pdf = b"%PDF-1.4\n" + b"0" * (4 * 1024 * 1024) + b"\n%%EOF\n"
+    sub = second_opinion_submission(csrf_token(page), pdf=pdf)
+    body, ctype = encode_multipart(sub.fields, sub.files)
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    head = (f"POST {SUBMIT_PATH} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((HOST, server.port), timeout=120) as sock:
+        sock.sendall(head.encode())
+        chunk = 10 * 1024
+        started = time.monotonic()
+        for offset in range(0, len(body), chunk):
+            sock.sendall(body[offset:offset + chunk])
+            # pace to 100 KB/s
+            ahead = (offset + chunk) / (100 * 1024) - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            data = sock.recv(65536)
+            if not data:
+                break
+            reply += data
+    elapsed = time.monotonic() - started
+    status_line, _, rest = reply.decode("latin-1").partition("\r\n")
+    status = int(status_line.split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (line.partition(":") for line in rest.split("\r\n\r\n")[0].split("\r\n"))}
+    assert elapsed > 30
+    assert reference_from(status, headers) is not None, reply[:300]
