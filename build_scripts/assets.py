@@ -32,16 +32,16 @@ OWN_ASSET_DIRS: dict[str, str] = {"stylesheets": ".css", "javascripts": ".js"}
 URL_ATTRIBUTE = re.compile(r'(\b(?:href|src)=")([^"#?]+)([^"]*")')
 
 
-def _minify_css(text: str) -> str:
+def minify_css(text: str) -> str:
     return rcssmin.cssmin(text)
 
 
-def _minify_js(text: str) -> str:
+def minify_js(text: str) -> str:
     # keep_bang_comments: licence headers (/*! ... */) stay, as minifiers usually do
     return rjsmin.jsmin(text, keep_bang_comments=True)
 
 
-MINIFIERS: dict[str, Callable[[str], str]] = {".css": _minify_css, ".js": _minify_js}
+MINIFIERS: dict[str, Callable[[str], str]] = {".css": minify_css, ".js": minify_js}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from service_rules.problems import ContentError, Problem
 from .assets import Fingerprinted, fingerprint_assets, write_asset_manifest
 from .compress import CompressReport, precompress
 from .render import DOCS_DIR, JIEBA_USER_DICT, ROOT, Rendered, render
-from .search_index import rewrite_search_index
+from .search_index import install_search_worker, rewrite_search_index
 
 MKDOCS_YML = ROOT / "mkdocs.yml"
 SITE_DIR = ROOT / "site"
@@ -153,6 +153,7 @@ def postprocess(site: Path, user_dict: Path | None, rendered: Rendered) -> Build
     the same pages build with Zensical). Order matters: the search index and the pages are
     final before their inline-script hashes are taken, and compression comes last."""
     rewrite_search_index(site, user_dict)
+    install_search_worker(site)
     assets = fingerprint_assets(site)
     write_asset_manifest(site, assets)
     csp = write_csp_hashes(site)

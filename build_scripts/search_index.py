@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import posixpath
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -152,3 +153,41 @@ def rewrite_search_index(site_dir: Path, user_dict: Path | None) -> Path | None:
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                     encoding="utf-8")
     return path
+
+
+# -- the query side: the site's search worker ------------------------------------------------
+WORKER_SOURCE = Path(__file__).with_name("search_worker.js")
+WORKERS_DIR = "assets/javascripts/workers"
+MATERIAL_WORKER = re.compile(r"^search\.[0-9a-f]{8,}\.min\.js$")
+CONFIG_SCRIPT = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)',
+                           re.S)
+
+
+def install_search_worker(site_dir: Path) -> str | None:
+    """Write the site's worker (search_worker.js around Material's) beside Material's worker
+    and point every page's __config at it; its site-relative path, or None without search."""
+    from .assets import hashed_name, minify_js
+
+    site_dir = Path(site_dir)
+    folder = site_dir / WORKERS_DIR
+    theirs = sorted(p.name for p in folder.glob("search.*.min.js")
+                    if MATERIAL_WORKER.match(p.name)) if folder.is_dir() else []
+    if len(theirs) != 1:
+        return None
+    material = theirs[0]
+    source = WORKER_SOURCE.read_text(encoding="utf-8").replace("__MATERIAL_WORKER__", material)
+    data = minify_js(source).encode("utf-8")
+    ours = hashed_name(f"{WORKERS_DIR}/cc-search.js", data)
+    (site_dir / ours).write_bytes(data)
+    new_name = posixpath.basename(ours)
+
+    def point(match: re.Match[str]) -> str:
+        return match.group(1) + match.group(2).replace(f"/{material}\"", f"/{new_name}\"") \
+            + match.group(3)
+
+    for page in site_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        new = CONFIG_SCRIPT.sub(point, html)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+    return ours
