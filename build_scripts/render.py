@@ -94,10 +94,10 @@ def uses_phrase(service: Service) -> str:
     """门诊预约、住院预约各1次 / 1次."""
     times = {u.times for u in service.uses}
     if len(service.uses) == 1:
-        return f"{service.uses[0].name}{service.uses[0].times}次"
+        return f"{service.uses[0].name}{service.uses[0].times_text}"
     if len(times) == 1:
-        return f"{'、'.join(u.name for u in service.uses)}各{service.uses[0].times}次"
-    return "、".join(f"{u.name}{u.times}次" for u in service.uses)
+        return f"{'、'.join(u.name for u in service.uses)}各{service.uses[0].times_text}"
+    return "、".join(f"{u.name}{u.times_text}" for u in service.uses)
 
 
 # -- calendar example ---------------------------------------------------------------------

@@ -343,12 +343,12 @@ def _compare_service(out: _Collector, old: Content, new: Content, o: Service, n:
     old_u, new_u = _by_id(o.uses), _by_id(n.uses)
     for uid, u in new_u.items():
         if uid not in old_u:
-            out.add("use_added", "服务内容", area, f"{n.name}：新增“{u.name}”{u.times}次",
+            out.add("use_added", "服务内容", area, f"{n.name}：新增“{u.name}”{u.times_text}",
                     service=n.id, use=uid)
         elif old_u[uid].times != u.times or old_u[uid].name != u.name:
             v = old_u[uid]
             out.add("use_changed", "服务内容", area,
-                    f"{n.name}：“{v.name}”{v.times}次 → “{u.name}”{u.times}次",
+                    f"{n.name}：“{v.name}”{v.times_text} → “{u.name}”{u.times_text}",
                     service=n.id, use=uid, old=v.times, new=u.times)
     for uid, u in old_u.items():
         if uid not in new_u:
@@ -612,7 +612,8 @@ def content_from(spec: str | None, workdir: Path, scratch: Path) -> tuple[Path, 
     return target, f"版本 {spec}（提交 {rev.stdout.decode().strip()[:10]}）"
 
 
-CONTENT_FILES = ("services.yaml", "cities.yaml", "hospitals.yaml", "calendar.yaml")
+CONTENT_FILES = ("services.yaml", "cities.yaml", "hospitals.yaml", "calendar.yaml",
+                 "roster.yaml")
 
 
 def run_diff(old_spec: str | None, new_spec: str | None, workdir: Path, *, as_json: bool,

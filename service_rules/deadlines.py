@@ -124,15 +124,47 @@ class AdmissionCheck:
     ok: bool
     earliest: Deadline
     message: str
+    # accepted only because the days that would refuse it are provisional (a year with no
+    # official arrangement yet): staff decide, the applicant is not refused outright
+    staff_decide: bool = False
+
+
+def _uncertain(cal: WorkCalendar, day: dt.date) -> bool:
+    """Whether `day` being a working day or not rests on an arrangement not yet published:
+    its year's, or for the last days of December the next year's (see `_years`)."""
+    if not cal.is_official(day.year):
+        return True
+    return ((day.month, day.day) >= NEXT_YEAR_REACHES_BACK_TO
+            and day.year + 1 <= cal.last_year and not cal.is_official(day.year + 1))
 
 
 def check_admission_date(cal: WorkCalendar, today: dt.date, requested: dt.date,
                          booking: AdvanceBooking) -> AdmissionCheck:
-    """Is `requested` far enough ahead for a direct-billing booking made today?"""
+    """Is `requested` far enough ahead for a direct-billing booking made today?
+
+    When the earliest date is provisional and `requested` would be far enough if every
+    provisional weekday counted as a working day, the refusal would rest only on an estimated
+    holiday: the booking is accepted with `staff_decide` set (the reading fairest to the
+    insured; staff confirm once the arrangement is known)."""
     earliest = earliest_admission(cal, today, booking)
     if requested >= earliest.date:
         return AdmissionCheck(True, earliest, "入院日期符合提前预约的要求。")
-    return AdmissionCheck(
-        False, earliest,
-        f"直付服务需提前 {booking.working_days} 个工作日预约，"
-        f"今天预约最早可选 {earliest.date.isoformat()} 入院。")
+    mark = "（暂定）" if earliest.provisional else ""
+    if earliest.provisional and requested > today:
+        days = (requested - today).days
+        counted = sum(1 for i in range(1, days + 1)
+                      for day in [today + dt.timedelta(days=i)]
+                      if cal.is_workday(day) or (_uncertain(cal, day) and day.weekday() < 5))
+        if counted >= booking.working_days:
+            return AdmissionCheck(
+                True, earliest,
+                f"按目前推算的放假安排，今天预约最早可选 {earliest.date.isoformat()}{mark} 入院；"
+                f"您选择的 {requested.isoformat()} 是否满足提前 {booking.working_days} "
+                "个工作日预约的要求，取决于尚未公布的正式放假安排，服务人员会核实后答复您。",
+                staff_decide=True)
+    message = (f"直付服务需提前 {booking.working_days} 个工作日预约，"
+               f"今天预约最早可选 {earliest.date.isoformat()}{mark} 入院。")
+    if earliest.provisional:
+        years = "、".join(str(y) for y in earliest.provisional_years)
+        message += f"（暂定：{years} 年的正式放假安排尚未公布，日期按法定节假日推算。）"
+    return AdmissionCheck(False, earliest, message)

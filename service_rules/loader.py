@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .models import CalendarFile, CitiesFile, Content, HospitalsFile, ServicesFile
+from .models import CalendarFile, CitiesFile, Content, HospitalsFile, RosterFile, ServicesFile
 from .problems import ContentError, Problem
 from .yaml_source import line_of, path_text, read_yaml
 
@@ -19,7 +19,10 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "cities": ("cities.yaml", CitiesFile),
     "hospitals": ("hospitals.yaml", HospitalsFile),
     "calendar": ("calendar.yaml", CalendarFile),
+    "roster": ("roster.yaml", RosterFile),
 }
+# files that may be absent (then their defaults apply): content from before they existed
+OPTIONAL_FILES = frozenset({"roster"})
 
 
 def default_content_dir() -> Path:
@@ -39,6 +42,9 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
     field = next((str(x) for x in reversed(err["loc"]) if isinstance(x, str)), "")
     shown = repr(value) if not isinstance(value, dict | list) else "一组内容"
     ctx = err.get("ctx") or {}
+    if kind == "times":
+        return (f"使用次数 {ctx.get('value')} 不对。",
+                "写成正整数（例如 1），手册没有限定次数的写 unlimited（不限次数）。")
     if kind == "missing":
         return f"缺少必填项“{field}”。", f"在这一项下面补上“{field}: ……”。可参照同类的其他条目。"
     if kind == "extra_forbidden":
@@ -110,6 +116,9 @@ def load_content(directory: Path | str | None = None) -> Content:
     for key, (filename, model) in FILES.items():
         display = _display(directory, filename)
         path = directory / filename
+        if key in OPTIONAL_FILES and not path.exists():
+            raw[key], parsed[key] = {}, model()
+            continue
         try:
             data = read_yaml(path, display)
             digest.update(path.read_bytes())
@@ -130,6 +139,7 @@ def load_content(directory: Path | str | None = None) -> Content:
         cities_file=parsed["cities"],
         hospitals_file=parsed["hospitals"],
         calendar_file=parsed["calendar"],
+        roster_file=parsed["roster"],
         version=digest.hexdigest()[:12],
     )
     for key, loc, message, fix in content.reference_problems():

@@ -9,7 +9,15 @@ import re
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -73,10 +81,31 @@ class DocumentType(Model):
     name: Text
 
 
+UNLIMITED = "unlimited"
+
+
+def _times(value: object) -> object:
+    """A positive whole number, or `unlimited` (no limit per policy year)."""
+    if value == UNLIMITED or (isinstance(value, int) and not isinstance(value, bool)
+                              and value > 0):
+        return value
+    raise PydanticCustomError("times", "使用次数 {value} 不对", {"value": repr(value)})
+
+
 class Use(Model):
     id: Id
     name: Text
-    times: PositiveInt
+    # how many times per policy year; `unlimited` when the brochure sets no number
+    times: Annotated[int | Literal["unlimited"], BeforeValidator(_times)]
+
+    @property
+    def limited(self) -> bool:
+        return self.times != UNLIMITED
+
+    @property
+    def times_text(self) -> str:
+        """1次 / 不限次数."""
+        return f"{self.times}次" if self.limited else "不限次数"
 
 
 class Promise(Model):
@@ -125,6 +154,8 @@ class Service(Model):
     eligibility: Text
     purpose: Text | None = None
     lapse: Text
+    # whether the waiting period (product.waiting_period_days) holds for this service
+    waiting_period: bool = True
     uses: Annotated[list[Use], Field(min_length=1)]
     promises: list[Promise] = []
     advance_booking: AdvanceBooking | None = None
@@ -201,6 +232,53 @@ class CalendarFile(Model):
     years: dict[Annotated[int, Field(ge=2004, le=2099)], YearArrangement] = {}
 
 
+# -- the insurer's policy roster (content/roster.yaml) ---------------------------------------
+# Register fields a roster column can fill, with their Chinese names (for messages).
+ROSTER_FIELDS: dict[str, str] = {
+    "policy_number": "保单号",
+    "insured_name": "被保险人姓名",
+    "id_number": "身份证号码",
+    "first_effective": "保单首次生效日期",
+    "period_start": "本期保险起期",
+    "period_end": "本期保险止期",
+    "status": "保单状态",
+    "waiting_period_days": "等待期天数",
+    "plan": "保障计划",
+}
+OPTIONAL_ROSTER_FIELDS = ("waiting_period_days", "plan")
+Headers = Annotated[list[Text], Field(min_length=1)]
+
+
+class RosterColumns(Model):
+    """For each register field, the column headings that may hold it in the insurer's file."""
+
+    policy_number: Headers = ["保单号"]
+    insured_name: Headers = ["被保险人姓名"]
+    id_number: Headers = ["身份证号码"]
+    first_effective: Headers = ["首次生效日期"]
+    period_start: Headers = ["本期起期"]
+    period_end: Headers = ["本期止期"]
+    status: Headers = ["保单状态"]
+    waiting_period_days: list[Text] = []
+    plan: list[Text] = []
+
+
+class RosterStatuses(Model):
+    """The words of the status column, by what they mean."""
+
+    in_force: Headers = ["有效"]
+    lapsed: Headers = ["失效"]
+    cancelled: Headers = ["退保"]
+
+
+class RosterFile(Model):
+    columns: RosterColumns = RosterColumns()
+    statuses: RosterStatuses = RosterStatuses()
+    # an applicant the register cannot confirm still reaches staff, marked 待核实 (the
+    # insurer's file can be late); false: such a request is refused with the hotline
+    pending_when_not_verified: bool = True
+
+
 Loc = tuple[str | int, ...]
 WORKING_DAYS_IN_TEXT = re.compile(r"(\d+)\s*个工作日")
 
@@ -247,6 +325,7 @@ class Content(BaseModel):
     cities_file: CitiesFile
     hospitals_file: HospitalsFile
     calendar_file: CalendarFile
+    roster_file: RosterFile = RosterFile()
     version: str = ""
 
     # -- convenient views -------------------------------------------------
@@ -403,6 +482,8 @@ class Content(BaseModel):
                                      f"服务“{sid}”不存在。",
                                      f"改成服务编号之一：{', '.join(sorted(service_ids))}。"))
 
+        problems.extend(self._roster_problems())
+
         for year, arrangement in self.calendar_file.years.items():
             base = ("years", year)
             for ri, rng in enumerate(arrangement.holidays):
@@ -432,4 +513,31 @@ class Content(BaseModel):
                     problems.append(("calendar", (*base, "workdays", wi, "date"),
                                      f"日期 {makeup.date} 不属于 {year} 年的安排。",
                                      "请确认年份。"))
+        return problems
+
+    def _roster_problems(self) -> list[RefProblem]:
+        """A heading or a status word may mean one thing only."""
+        problems: list[RefProblem] = []
+        roster = self.roster_file
+        seen: dict[str, str] = {}
+        for name in ROSTER_FIELDS:
+            for i, heading in enumerate(getattr(roster.columns, name)):
+                key = heading.replace(" ", "")
+                if key in seen:
+                    problems.append((
+                        "roster", ("columns", name, i),
+                        f"列名“{heading}”同时写在了“{ROSTER_FIELDS[seen[key]]}”"
+                        f"和“{ROSTER_FIELDS[name]}”下面。",
+                        "一个列名只能对应一项：删除其中一处。"))
+                seen.setdefault(key, name)
+        words: dict[str, str] = {}
+        names = {"in_force": "有效", "lapsed": "失效", "cancelled": "退保"}
+        for status in ("in_force", "lapsed", "cancelled"):
+            for i, word in enumerate(getattr(roster.statuses, status)):
+                if word in words:
+                    problems.append((
+                        "roster", ("statuses", status, i),
+                        f"状态“{word}”同时写在了“{names[words[word]]}”和“{names[status]}”下面。",
+                        "一个状态写法只能对应一种含义：删除其中一处。"))
+                words.setdefault(word, status)
         return problems

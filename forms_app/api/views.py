@@ -36,7 +36,9 @@ def services() -> Any:
     for s in content.services:
         out.append({
             "id": s.id, "name": s.name, "summary": s.summary,
-            "uses": [{"id": u.id, "name": u.name, "times": u.times} for u in s.uses],
+            # times: a number per policy year, or null with "unlimited": true
+            "uses": [{"id": u.id, "name": u.name, "times": u.times if u.limited else None,
+                      "unlimited": not u.limited} for u in s.uses],
             "promises": [{"id": p.id, "use": p.use, "working_days": p.working_days,
                           "starts_after": list(p.starts_after), "promise": p.promise,
                           "sentence": promise_sentence(content, p)} for p in s.promises],

@@ -176,13 +176,13 @@ def test_flow_steps_added_removed_and_reordered(content_copy: Path) -> None:
 
 
 def test_note_changed_added_removed(content_copy: Path) -> None:
-    edit(content_copy, "services.yaml", "        text: 不承诺由指定专家出具意见。\n",
-         "        text: 不承诺由指定专家出具意见，专家由服务人员安排。\n")
+    edit(content_copy, "services.yaml", "        text: 由合作医院安排就医，但不承诺指定医生。\n",
+         "        text: 由合作医院安排就医，但不承诺指定医生，医生由医院安排。\n")
     edit(content_copy, "services.yaml",
          "      - kind: rule\n        text: 被保险人需要同时签署直付/理赔授权书。\n", "")
     _, text = changes_of(content_copy)
-    assert ("第二诊疗意见：服务声明“不承诺由指定专家出具意见。” 改为服务声明"
-            "“不承诺由指定专家出具意见，专家由服务人员安排。”") in text
+    assert ("就医绿色通道：服务声明“由合作医院安排就医，但不承诺指定医生。” 改为服务声明"
+            "“由合作医院安排就医，但不承诺指定医生，医生由医院安排。”") in text
     assert "住院保险直付：删除服务规则“被保险人需要同时签署直付/理赔授权书。”" in text
 
 

@@ -80,8 +80,9 @@ def test_already_used_counts_per_use():
 def test_request_before_the_effective_date():
     result = check(diagnosis=D("2025-02-01"), request=D("2025-02-20"))
     assert "not_effective" in codes(result)
-    assert "waiting_period" in codes(result)  # diagnosed before cover began
-    assert "生效之前" in result.message
+    # diagnosed before cover began: said so, not "in the waiting period"
+    assert "diagnosed_before_cover" in codes(result) and "waiting_period" not in codes(result)
+    assert "生效之前" in result.message and "早于保单首次生效日期" in result.message
 
 
 def test_policy_ended():
