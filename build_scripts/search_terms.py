@@ -1,9 +1,10 @@
 """A jieba user dictionary generated from the content, so the site search finds our words.
 
 jieba keeps unknown compounds apart (基因/检测, 住院/条) and long hospital names whole, so a
-search for 基因检测 or 住院条 would find nothing. Every term listed here becomes one word in
-the search index. Hospital short names are printed beside the full names on the directory
-page, which is how a search for 协和 finds 北京协和医院.
+search for 基因检测 or 住院条 would find nothing. Every term listed here becomes one word when
+the search plugin cuts the pages. A whole word hides its parts, so after the build
+`search_index.py` cuts each whole word again into its parts (北京协和医院 -> 北京 协和 医院) and
+keeps the whole in a hidden field: a part (协和) and the whole (北京协和医院) both find it.
 """
 
 from __future__ import annotations
