@@ -83,8 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Flask-Limiter storage; redis://... with several workers or hosts"),
     Setting("STATUS_RATE_LIMIT", str, _const("10 per minute; 50 per hour"), "status lookups"),
     Setting("SUBMIT_RATE_LIMIT", str, _const("30 per minute; 300 per hour"), "submissions"),
-    Setting("STAFF_LOGIN_RATE_LIMIT", str, _const("10 per minute; 50 per hour"),
-            "staff sign-in attempts per address"),
+    Setting("STAFF_LOGIN_RATE_LIMIT", str, _const("30 per minute; 200 per hour"),
+            "failed staff sign-ins per client address"),
+    Setting("STAFF_ACCOUNT_LOCKOUT", str, _const("5 per 15 minutes; 20 per day"),
+            "failed sign-ins per staff account before it must wait"),
     Setting("STAFF_SESSION_LIFETIME", int, _const(8 * 3600), "seconds a staff session lasts"),
     Setting("BENCHMARK_ENDPOINTS", bool, _const(False), "bare endpoint for benchmarks only"),
     Setting("OUTBOX_SENDER", str, _const("log"), "log or smtp"),
@@ -115,7 +117,9 @@ FIXED: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 4 * 3600,
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # no X-RateLimit-*/Retry-After on every answer of a limited view: the app's own pages
+    # (429, 503) carry the Retry-After that applies
+    "RATELIMIT_HEADERS_ENABLED": False,
 }
 
 

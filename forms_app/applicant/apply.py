@@ -31,6 +31,7 @@ from ..content import get_rules
 from ..extensions import csrf, limiter
 from ..storage import get_crypto, get_db, upload_dir
 from ..storage.requests import (
+    AlreadyUsed,
     NewRequest,
     create_request,
     load_summary,
@@ -209,8 +210,16 @@ def submit(service_id: str) -> Any:
         files=[(doc_type, data, ext, mime) for doc_type, items in files.items()
                for data, ext, mime in items],
         initial_promises=[p.as_dict() for p in promises],
+        use_limit=use.times if use.limited else None,
     )
-    reference, created = create_request(get_db(), crypto, upload_dir(), new, token_checked=True)
+    try:
+        reference, created = create_request(get_db(), crypto, upload_dir(), new,
+                                            token_checked=True)
+    except AlreadyUsed:
+        # a simultaneous submission for the same insured took the use first
+        refusal = Eligibility(False, (Reason("already_used",
+                                             f"本保单年度的{use.name}已经使用过。"),))
+        return _render_form(f, service, 422, refusal=refusal)
     if not created:
         flash(ALREADY_SUBMITTED)
     allow_view(reference)

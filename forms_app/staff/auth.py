@@ -14,13 +14,12 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from ..extensions import limiter
 from ..storage import audit, get_db
-from ..storage.staff import active_account, check_credentials
+from ..storage.staff import active_account, check_credentials, end_sessions
 from . import bp
 from .forms import LoginForm
 
 LOGIN_AT_KEY = "staff_login_at"
 PUBLIC_ENDPOINTS = frozenset({"staff.login", "staff.static"})
-MIN_PASSWORD_LENGTH = 12
 
 login_manager = LoginManager()
 login_manager.login_view = "staff.login"
@@ -83,17 +82,36 @@ def _safe_next(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/staff/") \
-            or target.startswith("//") or "\\" in target:
+            or target.startswith("//") or "\\" in target \
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return None
     return target.rstrip("?")
 
 
-def _login_limit() -> str:
+def _address_limit() -> str:
     return current_app.config["STAFF_LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["STAFF_ACCOUNT_LOCKOUT"]
+
+
+def _account_key() -> str:
+    """The account a sign-in is for (as typed, normalised), so failures count per account in
+    the shared limiter storage, whichever worker or address they come from."""
+    name = (request.form.get("username") or "").strip().lower()[:64]
+    return f"staff-account:{name}"
+
+
+def _failed(response: Any) -> bool:
+    """Only failed sign-ins count: a colleague behind the same address who signs in correctly
+    is never held back by someone else's guesses."""
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login() -> Any:
     form = LoginForm()
     failed = False
@@ -114,9 +132,11 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    username = current_user.username
+    username, user_id = current_user.username, current_user.user_id
     logout_user()
     session.clear()
+    # every session of the account ends, on every device (a copied cookie included)
+    end_sessions(get_db(), user_id)
     audit.record(get_db(), username, "staff_signed_out")
     flash("您已退出登录。")
     return redirect(url_for("staff.login"))

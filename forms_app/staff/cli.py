@@ -7,10 +7,11 @@ import re
 
 import click
 
+from service_rules.passwords import password_problem
+
 from ..storage import get_db
 from ..storage.staff import AccountExists, save_account
 from . import bp
-from .auth import MIN_PASSWORD_LENGTH
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -25,8 +26,9 @@ def create_staff(username: str, reset: bool) -> None:
         raise click.BadParameter("2-64 letters, digits, '.', '_' or '-'", param_hint="USERNAME")
     password = os.environ.get("STAFF_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, username=username)
+    if problem:
+        raise click.ClickException(problem)
     try:
         action = save_account(get_db(), username, password, reset=reset)
     except AccountExists:

@@ -23,6 +23,11 @@ class LoginForm(Form):
                              render_kw={"autocomplete": "current-password"})
 
 
+class SearchForm(Form):
+    reference = StringField("按申请编号查找", validators=[Length(max=40)],
+                            render_kw={"autocomplete": "off", "placeholder": "ABCD-2345"})
+
+
 class RevealForm(Form):
     field = HiddenField(default="id_number")
 

@@ -51,7 +51,15 @@ from ..storage.casework import (
 from ..storage.files import read as read_upload
 from ..storage.models import ServiceRequest
 from . import bp
-from .forms import EventForm, PlainForm, RevealForm, event_details, event_problems, fields_for
+from .forms import (
+    EventForm,
+    PlainForm,
+    RevealForm,
+    SearchForm,
+    event_details,
+    event_problems,
+    fields_for,
+)
 
 REVEALABLE = {"id_number": "身份证号码", "phone": "被保险人手机号码",
               "applicant_phone": "填写人手机号码"}
@@ -122,12 +130,6 @@ def beijing(moment: dt.datetime) -> str:
 def queue() -> Any:
     rules = get_rules()
     content = rules.content
-    found = request.args.get("reference", "").strip()
-    if found:
-        ref = normalise_reference(found)
-        if reference_exists(get_db(), ref):
-            return redirect(url_for("staff.request_page", reference=ref))
-        flash(f"没有找到申请编号 {found}。")
     service_id = request.args.get("service") or None
     city_id = request.args.get("city") or None
     status = request.args.get("status") or "active"
@@ -152,10 +154,30 @@ def queue() -> Any:
         counts[row.entry.urgency] = counts.get(row.entry.urgency, 0) + 1
     return render_template(
         "staff/queue.html", rows=rows, counts=counts, content=content,
+        search_form=SearchForm(formdata=None),
         filters={"service": service_id or "", "city": city_id or "", "status": status},
         status_choices=[("active", "未完成（待处理和处理中）"), ("closed", "已结束"),
                         ("all", "全部"), *[(s, STATUS_NAMES[s]) for s in STATUSES]],
         service_name=_service_name, city_name=_city_name)
+
+
+@bp.post("/search")
+def search() -> Any:
+    """Find a request by its reference. A POST, so what staff type (a reference, or by mistake
+    an ID number) never lands in a URL or an access log."""
+    form = SearchForm()
+    if not form.validate():
+        expired = getattr(form, "csrf_token", None) is not None and form.csrf_token.errors
+        flash("页面停留时间较长，请再查找一次。" if expired
+              else "申请编号里有无法识别的字符，请核对后再试。")
+        return redirect(url_for("staff.queue"), 303)
+    typed = (form.reference.data or "").strip()
+    ref = normalise_reference(typed)
+    if ref and reference_exists(get_db(), ref):
+        return redirect(url_for("staff.request_page", reference=ref), 303)
+    # the typed text is not repeated: it may be personal data
+    flash("没有找到这个申请编号，请核对后再试。" if typed else "请填写申请编号。")
+    return redirect(url_for("staff.queue"), 303)
 
 
 def _service_name(req: ServiceRequest) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -28,6 +29,20 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_MIGRATION_LOCK = 7_420_042  # pg_advisory_lock key while migrating
+
+
+class _NoRowsInLogs(logging.Filter):
+    """SQLAlchemy logs every result row at DEBUG ("Row (...)", "Col (...)"): names, policy
+    numbers, staff notes. No logger setting may put them in a log, so those records are
+    dropped whatever the level; statements stay (their parameters are hidden, see below)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(("Row ", "Col ")))
+
+
+_ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
+if not any(isinstance(f, _NoRowsInLogs) for f in _ENGINE_LOGGER.filters):
+    _ENGINE_LOGGER.addFilter(_NoRowsInLogs())
 
 
 def _json_dumps(value: Any) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, select
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -76,6 +76,8 @@ class NewRequest:
     initial_promises: list[dict[str, Any]] = field(default_factory=list)
     # `snapshot_digest(service_snapshot)` if the caller has it (cached per content version)
     snapshot_digest: str = ""
+    # uses allowed per policy year (None: no limit), enforced in the write transaction
+    use_limit: int | None = None
 
 
 def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
@@ -197,6 +199,8 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
             reference = make_reference()
             try:
                 with db.write_connection() as conn:
+                    if new.use_limit is not None:
+                        _check_uses_left(conn, new, row)
                     row["snapshot_id"] = snapshot_id = _snapshot_id(conn, new, digest, known)
                     _insert(conn, crypto, new, row, reference, stored, now)
                 known[digest] = snapshot_id  # committed: safe to reuse
@@ -224,6 +228,34 @@ def create_request(db: Database, crypto: Crypto, upload_dir: Path, new: NewReque
 
 class _Duplicate(Exception):
     pass
+
+
+class AlreadyUsed(Exception):
+    """The insured has used this service's use as often as a policy year allows (found in the
+    write transaction: a concurrent submission got there first)."""
+
+
+_USES = select(func.count()).select_from(_REQUESTS).where(
+    _REQUESTS.c.policy_number == bindparam("policy_number"),
+    _REQUESTS.c.id_hash == bindparam("id_hash"),
+    _REQUESTS.c.use_id == bindparam("use_id"),
+    _REQUESTS.c.policy_year_start == bindparam("year_start"),
+    _REQUESTS.c.status.not_in(NOT_USED_STATUSES))
+
+
+def _check_uses_left(conn: Connection, new: NewRequest, row: dict[str, Any]) -> None:
+    """Count the uses inside the write transaction, after taking the insured's lock, so two
+    simultaneous submissions cannot both see "not used yet". SQLite's BEGIN IMMEDIATE already
+    lets one writer in at a time; PostgreSQL takes a transaction-scoped advisory lock on the
+    (policy, insured, use) triple."""
+    params = {"policy_number": row["policy_number"], "id_hash": row["id_hash"],
+              "use_id": row["use_id"], "year_start": row["policy_year_start"]}
+    if conn.dialect.name == "postgresql":
+        key = f"use:{params['policy_number']}:{params['id_hash']}:{params['use_id']}"
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                     {"key": key})
+    if (conn.scalar(_USES, params) or 0) >= (new.use_limit or 0):
+        raise AlreadyUsed(new.use_id)
 
 
 def _remove(stored: list[tuple[Any, ...]]) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..extensions import limiter
 from .headers import mark_site_page
 
 log = logging.getLogger(__name__)
@@ -91,10 +95,66 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc: HTTPException) -> Any:
-        return _page(429, "尝试次数太多",
-                     "为了保护您的信息，请稍等几分钟再试，或致电服务热线查询。")
+        body, status = _page(429, "尝试次数太多",
+                             "为了保护您的信息，请稍等几分钟再试，或致电服务热线查询。")
+        return body, status, {"Retry-After": str(_seconds_until_limit_resets())}
+
+    app.register_error_handler(OperationalError, _unavailable)
+    app.register_error_handler(DBAPIError, _database_refused)
+    app.register_error_handler(OSError, _disk_error)
 
     @app.errorhandler(500)
     def server_error(exc: Exception) -> Any:
         return _page(500, "系统暂时出了问题",
                      "您的申请可能没有提交成功。请稍后再试，或致电服务热线。")
+
+
+# -- unavailable for a moment: 503 with the app's own Retry-After, never a 500 ------------------
+BUSY_TITLE = "系统繁忙，请稍后再试"
+BUSY_MESSAGE = ("系统暂时繁忙，这次操作没有完成。如果您在提交申请，请返回上一页，"
+                "稍等片刻后再提交一次：同一份申请重复提交也只会登记一次。也可以致电服务热线。")
+RETRY_AFTER_S = 10
+# PostgreSQL: read-only transaction (a standby promoted late, a read-only maintenance window),
+# the server shutting down or starting, too many connections
+UNAVAILABLE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03", "53300"})
+# the upload folder full, over quota, or mounted read-only
+UNAVAILABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _seconds_until_limit_resets() -> int:
+    limit = getattr(limiter, "current_limit", None)
+    reset_at = getattr(limit, "reset_at", None)
+    if not reset_at:
+        return 60
+    return max(1, int(reset_at - time.time()) + 1)
+
+
+def _unavailable(exc: Exception) -> Any:
+    """SQLite busy past its timeout, a database unreachable, a disk full: 503 with
+    Retry-After and a plain page. Only the error's class is logged (its text can hold SQL
+    values)."""
+    original = getattr(exc, "orig", exc)
+    log.warning("unavailable (%s) on %s %s", type(original).__name__, request.method,
+                request.endpoint)
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _wants_json():
+        return {"error": BUSY_MESSAGE}, 503, headers
+    return render_template("error.html", status=503, title=BUSY_TITLE,
+                           message=BUSY_MESSAGE), 503, headers
+
+
+def _database_refused(exc: DBAPIError) -> Any:
+    if getattr(exc.orig, "sqlstate", None) in UNAVAILABLE_SQLSTATES:
+        return _unavailable(exc)
+    return _server_error(exc)
+
+
+def _disk_error(exc: OSError) -> Any:
+    if exc.errno in UNAVAILABLE_ERRNOS:
+        return _unavailable(exc)
+    return _server_error(exc)
+
+
+def _server_error(exc: Exception) -> Any:
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.endpoint)
+    return _page(500, "系统暂时出了问题", "您的申请可能没有提交成功。请稍后再试，或致电服务热线。")

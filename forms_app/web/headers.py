@@ -23,10 +23,8 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, request
-from sqlalchemy.exc import OperationalError
+from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
@@ -99,7 +97,6 @@ def init_app(app: Flask) -> None:
         hsts="max-age=31536000; includeSubDomains",
     )
     app.after_request(_add_headers)
-    app.register_error_handler(OperationalError, _database_unavailable)
     if app.config["BENCHMARK_ENDPOINTS"]:
         _register_bench(app)
 
@@ -134,24 +131,6 @@ def _add_headers(response: Response) -> Response:
     if not site and request.endpoint != "static" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# -- database busy or unreachable -------------------------------------------------------------
-BUSY_TITLE = "系统繁忙，请稍后再试"
-BUSY_MESSAGE = ("系统暂时繁忙，这次操作没有完成。如果您在提交申请，请返回上一页，"
-                "稍等片刻后再提交一次：同一份申请重复提交也只会登记一次。也可以致电服务热线。")
-
-
-def _database_unavailable(exc: OperationalError) -> Any:
-    """SQLite busy past its timeout, or PostgreSQL unreachable: 503 with Retry-After and a
-    plain page, never a 500. Only the error's class is logged (its text can hold SQL values)."""
-    log.warning("database unavailable (%s) on %s %s", type(exc.orig).__name__,
-                request.method, request.endpoint)
-    headers = {"Retry-After": "10"}
-    if request.path.startswith("/api/"):
-        return {"error": BUSY_MESSAGE}, 503, headers
-    return render_template("error.html", status=503, title=BUSY_TITLE,
-                           message=BUSY_MESSAGE), 503, headers
 
 
 # -- benchmark reference endpoint -------------------------------------------------------------

@@ -100,8 +100,9 @@ def test_queue_order_filters_and_find(app: Flask, staff: FlaskClient, clock: Clo
 
     # find by reference: as typed on the phone (lower case, hyphen, spaces)
     typed = f" {later[:4].lower()}-{later[4:].lower()} "
-    response = staff.get("/staff/", query_string={"reference": typed})
-    assert response.status_code == 302
+    response = staff.post("/staff/search", data={"reference": typed})
+    assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/staff/requests/{later}")
-    response = staff.get("/staff/", query_string={"reference": "AAAA-2222"})
-    assert response.status_code == 200 and "没有找到申请编号" in response.text
+    response = staff.post("/staff/search", data={"reference": "AAAA-2222"},
+                          follow_redirects=True)
+    assert response.status_code == 200 and "没有找到这个申请编号" in response.text
