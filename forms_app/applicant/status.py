@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..content import get_rules
 from ..extensions import csrf, limiter
 from ..storage import get_crypto, get_db
-from ..storage.requests import check_status_pair
-from .access import allow_view
+from ..storage.requests import check_status_pair, load_summary
+from .access import allow_view, link_reference, may_view
 from .forms import StatusForm, field_errors, validate_keeping_values
 from .viewmodels import request_view
 
@@ -48,5 +57,26 @@ def result() -> Any:
         return render_template("applicant/status_form.html", form=form, errors=[],
                                not_found=True, not_found_message=NOT_FOUND), 404
     allow_view(req.reference)
-    view = request_view(get_rules(), req)
-    return render_template("applicant/status.html", view=view)
+    # Post/Redirect/Get: the page can be refreshed and bookmarked, and reading it again does
+    # not use up the lookup limit
+    return redirect(url_for("status.request_status", reference=req.reference), 303)
+
+
+@bp.get("/<reference>")
+def request_status(reference: str) -> Any:
+    """The request's status for a browser that submitted or looked it up, or that opened the
+    signed link of a message to the applicant (`?t=`)."""
+    token = request.args.get("t")
+    if token is not None:
+        if link_reference(token) == reference:
+            allow_view(reference)
+            return redirect(url_for("status.request_status", reference=reference), 303)
+        flash("这个链接已过期或不完整。请输入申请编号和身份证号码后四位查看申请。")
+        return redirect(url_for("status.lookup"), 303)
+    if not may_view(reference):
+        flash("为了保护您的信息，请输入申请编号和身份证号码后四位查看申请。")
+        return redirect(url_for("status.lookup"), 303)
+    req = load_summary(get_db(), reference)
+    if req is None:
+        abort(404)
+    return render_template("applicant/status.html", view=request_view(get_rules(), req))

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from service_rules import Rules
+from service_rules.deadlines import shanghai_today
 from service_rules.identity import format_reference
-from service_rules.models import ACTOR_NAMES
-from service_rules.promises import PromiseState, compute_promises, flow_progress
-from service_rules.wording import COUNTING_RULE
-from service_rules.workflow import STATUS_NAMES
+from service_rules.models import ACTOR_NAMES, Content
+from service_rules.promises import PromiseState, Snapshot, flow_progress
+from service_rules.wording import COUNTING_RULE, chinese_date
+from service_rules.workflow import (
+    CLOSED_STATUSES,
+    CLOSING_EVENTS,
+    KEPT,
+    LATE,
+    STATUS_COMPLETED,
+    STATUS_NAMES,
+    VOID,
+    PromiseOutcome,
+    promise_outcomes,
+)
 
 from ..storage.requests import RequestSummary
 from .ics import CalendarItem
@@ -34,15 +46,28 @@ class RequestView:
     hotline_tel: str
     masked: dict[str, str]
     counting_rule: str = COUNTING_RULE
+    # promise_id -> what became of it, for promises no longer pending (kept, or void because
+    # the request ended): shown instead of a date still to come
+    settled: dict[str, str] = field(default_factory=dict)
+    # what staff arranged, in the order it happened ("就医预约：北京协和医院，……")
+    arranged: list[str] = field(default_factory=list)
+    # the request has ended: why, in the words the applicant reads
+    ended: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
 
     @property
     def has_dates(self) -> bool:
-        return any(p.deadline is not None for p in self.promises)
+        return any(p.deadline is not None and p.promise_id not in self.settled
+                   for p in self.promises)
 
     def calendar_items(self) -> list[CalendarItem]:
+        """Only promises still to be kept: a kept or void promise is no date to remember."""
         items = []
         for p in self.promises:
-            if p.deadline is None:
+            if p.deadline is None or p.promise_id in self.settled:
                 continue
             mark = "（暂定）" if p.deadline.provisional else ""
             items.append(CalendarItem(
@@ -54,14 +79,93 @@ class RequestView:
         return items
 
 
-def request_view(rules: Rules, req: RequestSummary) -> RequestView:
+def settled_promises(outcomes: Sequence[PromiseOutcome]) -> dict[str, str]:
+    """What the applicant reads for each promise no longer pending."""
+    settled: dict[str, str] = {}
+    for o in outcomes:
+        if o.outcome in (KEPT, LATE) and o.fulfilled_on is not None:
+            settled[o.state.promise_id] = f"已于{chinese_date(o.fulfilled_on)}完成。"
+        elif o.outcome == VOID:
+            settled[o.state.promise_id] = "申请已结束，这项承诺不再适用。"
+    return settled
+
+
+def arranged_items(content: Content, snapshot: Snapshot,
+                   events: Sequence[tuple[str, dt.date]],
+                   details: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What staff arranged or received that the family needs to know: the hospital and time
+    of an appointment, the sample the lab received, a direct billing confirmed."""
+    samples = {s.id: s.name for s in snapshot.service.samples}
+    items: list[str] = []
+    for (event_id, day), info in zip(events, details or [{}] * len(events), strict=False):
+        if event_id == "appointment_booked":
+            hospital = content.hospital_by_id.get(info.get("hospital_id", ""))
+            when = info.get("appointment_date", "")
+            try:
+                when = chinese_date(dt.date.fromisoformat(when))
+            except (TypeError, ValueError):
+                pass
+            name = hospital.name if hospital else info.get("hospital_id", "")
+            line = f"就医预约：{name}，{when} {info.get('appointment_time', '')}".rstrip()
+            items.append(line + "。请按时就医，带好身份证和病历资料。")
+        elif event_id == "sample_received":
+            sample = samples.get(info.get("sample_type", ""), "")
+            what = f"（{sample}）" if sample else ""
+            items.append(f"{chinese_date(day)}实验室已收到样本{what}。")
+        elif event_id == "billing_accepted":
+            items.append(f"{chinese_date(day)}已确认为您启动住院直付服务。")
+        elif event_id == "records_complete":
+            items.append(f"{chinese_date(day)}病历资料已收集完整。")
+        elif event_id == "admission_slip_issued":
+            items.append(f"住院条开具日期：{chinese_date(day)}。")
+    return items
+
+
+ENDINGS = {
+    "billing_declined": "经审核，本次住院不符合直付服务范围。",
+    "lapsed": "本次服务已终止。",
+    "missed": "未在预约时间就医或未签署授权书，按服务规则本次服务视为已完成。",
+    "completed": "服务已完成。",
+}
+
+
+def ending(status: str, events: Sequence[tuple[str, dt.date]],
+           details: Sequence[Mapping[str, Any]], final_event: str | None) -> str | None:
+    """Why a closed request ended, with the reason staff recorded (if any)."""
+    if status not in CLOSED_STATUSES:
+        return None
+    for (event_id, day), info in reversed(list(zip(events, details, strict=False))):
+        if event_id in CLOSING_EVENTS or event_id == final_event:
+            text = ENDINGS.get(event_id, "服务已完成。")
+            reason = info.get("reason")
+            return (f"{chinese_date(day)}：{text}" + (f"原因：{reason}。" if reason else "")
+                    + ("如有疑问请致电服务热线。" if status != STATUS_COMPLETED else ""))
+    return STATUS_NAMES.get(status, status) + "。"
+
+
+def request_view(rules: Rules, req: RequestSummary, today: dt.date | None = None
+                 ) -> RequestView:
+    today = today or shanghai_today()
     snapshot = req.snapshot
     service = snapshot.service
     events = req.event_dates()
-    promises = compute_promises(rules.calendar, snapshot, req.use_id, events)
+    final_event = service.flow[-1].event
+    closed_days = [day for eid, day in req.events
+                   if eid in CLOSING_EVENTS or eid == final_event]
+    outcomes = promise_outcomes(rules.calendar, snapshot, req.use_id, events, today,
+                                max(closed_days) if req.status in CLOSED_STATUSES
+                                and closed_days else None)
+    promises = [o.state for o in outcomes]
     flow, current = flow_progress(snapshot, events)
     for step in flow:
         step["actor_name"] = ACTOR_NAMES.get(step["actor"], step["actor"])
+    channel = next((d.get("source") for (eid, _day), d in zip(req.events, req.event_details,
+                                                              strict=False)
+                    if eid == "request"), None)
+    if flow and channel == "online_form":
+        # the brochure's first step is the hotline call; this request came in online
+        flow[0] = {**flow[0], "title": "在线提交申请", "actor_name": ACTOR_NAMES.get("insured"),
+                   "detail": "通过网上申请表提交了申请。"}
     hotline = snapshot.get("product", {}).get("hotline") or \
         rules.content.product.hotline.model_dump()
     masked = {"insured_name": req.insured_name, "id_number": req.id_number_masked,
@@ -72,4 +176,7 @@ def request_view(rules: Rules, req: RequestSummary) -> RequestView:
         use_name=service.use(req.use_id).name if len(service.uses) > 1 else "",
         status=req.status, status_name=STATUS_NAMES.get(req.status, req.status),
         created_date=req.request_date, promises=promises, flow=flow, current_step=current,
-        hotline_display=hotline["display"], hotline_tel=hotline["tel"], masked=masked)
+        hotline_display=hotline["display"], hotline_tel=hotline["tel"], masked=masked,
+        settled=settled_promises(outcomes),
+        arranged=arranged_items(rules.content, snapshot, req.events, req.event_details),
+        ended=ending(req.status, req.events, req.event_details, final_event))

@@ -25,6 +25,7 @@ from service_rules.workflow import (
     PromiseOutcome,
     QueueEntry,
     counts_as_used,
+    fulfilling_events,
     promise_outcomes,
     queue_entry,
     staff_events,
@@ -181,11 +182,15 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
               status_before=status_before, status_after=req.status,
               promises_before=before, promises_after=promise_dates(after))
         product = req.service_snapshot.get("product", {})
+        # a promise already kept (by this event or an earlier one) is no date to announce
+        recorded = req.event_dates()
+        still_due = [p for p in after
+                     if not any(e in recorded for e in fulfilling_events(service, p.promise_id))]
         body = event_message(
             product_name=product.get("name", rules.content.product.name),
             service_name=service.name, reference=req.reference,
             event_name=event_name(rules, req.service_snapshot, event_id), event_id=event_id,
-            details=stored, promises=after, hospital_name=hospital_name,
+            details=stored, promises=still_due, hospital_name=hospital_name,
             hotline=product.get("hotline", {}).get("display",
                                                    rules.content.product.hotline.display))
         queued = queue_event_message(s, req, event_id, body)

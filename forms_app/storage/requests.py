@@ -346,6 +346,8 @@ class RequestSummary:
     created_at: dt.datetime
     events: tuple[tuple[str, dt.date], ...]  # (event id, date), by date then as recorded
     snapshot: Snapshot
+    # each event's details (hospital, time, sample, reason...), in the order of `events`
+    event_details: tuple[dict[str, Any], ...] = ()
 
     def event_dates(self) -> dict[str, dt.date]:
         """Latest date of each event recorded so far (the input of the promise engine)."""
@@ -368,7 +370,8 @@ _SUMMARY_COLUMNS = (_REQUESTS.c.reference, _REQUESTS.c.service_id, _REQUESTS.c.u
 # the request and its events in one statement (one row per event; a round trip less on
 # PostgreSQL than reading them apart)
 _SUMMARY = (
-    select(*_SUMMARY_COLUMNS, _REQUESTS.c.snapshot_id, _EVENTS.c.event_id, _EVENTS.c.event_date)
+    select(*_SUMMARY_COLUMNS, _REQUESTS.c.snapshot_id, _EVENTS.c.event_id, _EVENTS.c.event_date,
+           _EVENTS.c.details)
     .select_from(_REQUESTS.outerjoin(_EVENTS, _EVENTS.c.request_id == _REQUESTS.c.id))
     .where(_REQUESTS.c.reference == bindparam("reference"))
     .order_by(_EVENTS.c.event_date, _EVENTS.c.id))
@@ -401,8 +404,11 @@ def load_summary(db: Database, reference: str) -> RequestSummary | None:
             return None
         first = rows[0]
         snapshot = parsed_snapshot(db, conn, first.snapshot_id)
-    events = tuple((r.event_id, r.event_date) for r in rows if r.event_id is not None)
-    return RequestSummary(*first[:len(_SUMMARY_COLUMNS)], events=events, snapshot=snapshot)
+    recorded = [r for r in rows if r.event_id is not None]
+    return RequestSummary(*first[:len(_SUMMARY_COLUMNS)],
+                          events=tuple((r.event_id, r.event_date) for r in recorded),
+                          snapshot=snapshot,
+                          event_details=tuple(dict(r.details or {}) for r in recorded))
 
 
 def summary_of(req: ServiceRequest) -> RequestSummary:
@@ -411,7 +417,8 @@ def summary_of(req: ServiceRequest) -> RequestSummary:
         req.reference, req.service_id, req.use_id, req.status, req.insured_name,
         req.id_number_masked, req.phone_masked, req.id_last4_hash, req.created_at,
         tuple((e.event_id, e.event_date) for e in req.events),
-        Snapshot.parse(req.service_snapshot))
+        Snapshot.parse(req.service_snapshot),
+        tuple(dict(e.details or {}) for e in req.events))
 
 
 def check_status_pair(db: Database, crypto: Crypto, reference: str, last4: str

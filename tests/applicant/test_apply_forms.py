@@ -79,8 +79,10 @@ def test_every_service_and_use_end_to_end(app, client, submit, rules, service_id
             expected[promise.id] = due.date.isoformat()
             assert due.rule in html
     assert promised_dates(html) == expected
-    # the flow from the content, with the step after "request" marked current
-    for step in service.flow:
+    # the flow from the content, with the step after "request" marked current; the first
+    # step names the channel actually used (online), not the brochure's hotline call
+    assert "在线提交申请" in html and html_lib.escape(service.flow[0].title) not in html
+    for step in service.flow[1:]:
         assert html_lib.escape(step.title) in html
     assert html.count('aria-current="step"') == 1
     assert "当前步骤" in html

@@ -16,8 +16,14 @@ def csrf(client, path: str = "/status/") -> str:
 
 
 def lookup(client, reference: str, last4: str):
-    return client.post("/status/", data={"csrf_token": csrf(client), "reference": reference,
+    return client.post("/status/", follow_redirects=True,
+                       data={"csrf_token": csrf(client), "reference": reference,
                                          "last4": last4})
+
+
+def client_refresh_is_free(client, ref: str) -> bool:
+    """Reading the status page again is a GET: no lookup, no use of the lookup limit."""
+    return all(client.get(f"/status/{ref}").status_code == 200 for _ in range(12))
 
 
 def test_status_shows_flow_and_promised_dates(app, submit, rules):
@@ -31,11 +37,14 @@ def test_status_shows_flow_and_promised_dates(app, submit, rules):
     promise = service.promises[0]
     due = promise_due(rules.calendar, rules.content, promise, {"request": shanghai_today()})
     assert f'data-date="{due.date.isoformat()}"' in html
-    for step in service.flow:
+    assert "在线提交申请" in html  # the channel used, not the brochure's hotline call
+    for step in service.flow[1:]:
         assert step.title in html
     assert 'aria-current="step"' in html
     assert VALID_ID not in html
-    assert ref not in resp.request.url  # nothing in the URL
+    # the page has its own address (it can be refreshed and bookmarked), with nothing personal
+    assert resp.request.path == f"/status/{ref}" and not resp.request.query_string
+    assert client_refresh_is_free(other, ref)
     assert resp.headers["Cache-Control"] == "no-store"
     # after a lookup this browser may see the confirmation and .ics
     assert other.get(location).status_code == 200

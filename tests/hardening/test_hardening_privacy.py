@@ -71,7 +71,8 @@ def test_no_personal_data_in_any_log_line(tmp_path: Path) -> None:
         # 2. status lookups: right pair, wrong pair, then rate-limited
         page = client.get("/status/")[2]
         form = {"csrf_token": csrf_token(page), "reference": ref, "last4": sub.id_number[-4:]}
-        assert client.post_form("/status/", form)[0] == 200
+        found = client.post_form("/status/", form)
+        assert found[0] == 303 and client.get(found[1]["location"])[0] == 200
         assert client.post_form("/status/", {**form, "last4": "0000"})[0] == 404
         # memory:// counts per worker: 2 workers x 3 per minute, then 429
         codes = [client.post_form("/status/", form)[0] for _ in range(6)]

@@ -68,8 +68,9 @@ def apply_outpatient(app: Flask, content_dir: Path, **overrides: str) -> tuple[s
 def status_page(client: FlaskClient, reference: str, id_number: str) -> str:
     """Look a request up as the applicant does: reference + last 4 of the ID number."""
     form = client.get("/status/").get_data(as_text=True)
-    resp = client.post("/status/", data={"csrf_token": hidden(form, "csrf_token"),
-                                         "reference": reference, "last4": id_number[-4:]})
+    resp = client.post("/status/", follow_redirects=True,
+                       data={"csrf_token": hidden(form, "csrf_token"),
+                             "reference": reference, "last4": id_number[-4:]})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
     return resp.get_data(as_text=True)
 

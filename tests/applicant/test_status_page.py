@@ -1,0 +1,108 @@
+"""The applicant's status page as the request goes on: its own address (refresh, bookmark, the
+signed link of a message), what staff arranged (hospital and time), and a request that ended
+(declined with its reason, no date still promised, no calendar file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forms_app.applicant.access import status_link_token
+from tests.support.staff import add_staff, make_app, new_request, post_event, sign_in
+
+D = dt.date
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> tuple[Flask, FlaskClient]:
+    app = make_app(tmp_path, TODAY=lambda: D(2026, 12, 1))
+    add_staff(app)
+    staff = app.test_client()
+    assert sign_in(staff).status_code == 302
+    return app, staff
+
+
+def open_link(app: Flask, reference: str) -> FlaskClient:
+    """A family member's phone opening the link of a message: no session before."""
+    with app.test_request_context():
+        token = status_link_token(reference)
+    phone = app.test_client()
+    resp = phone.get(f"/status/{reference}", query_string={"t": token})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/status/{reference}")
+    return phone
+
+
+def test_the_signed_link_opens_the_status_page_and_a_forged_one_does_not(console) -> None:
+    app, _staff = console
+    ref = new_request(app, "second_opinion", request_date=D(2026, 12, 1))
+    phone = open_link(app, ref)
+    page = phone.get(f"/status/{ref}")
+    assert page.status_code == 200 and f"{ref[:4]}-{ref[4:]}" in page.get_data(as_text=True)
+    stranger = app.test_client()
+    assert stranger.get(f"/status/{ref}").status_code == 303  # no link, no lookup: ask first
+    forged = stranger.get(f"/status/{ref}", query_string={"t": "not-a-token"})
+    assert forged.status_code == 303 and forged.headers["Location"].endswith("/status/")
+    with app.test_request_context():
+        other = status_link_token("ABCD2345")
+    assert stranger.get(f"/status/{ref}", query_string={"t": other}).status_code == 303
+    assert stranger.get(f"/status/{ref}").status_code == 303
+
+
+def test_an_arranged_appointment_shows_hospital_and_time(console) -> None:
+    app, staff = console
+    ref = new_request(app, "green_channel", use_id="outpatient", request_date=D(2026, 12, 1))
+    resp = post_event(staff, ref, "appointment_booked", D(2026, 12, 1), hospital_id="bj-pumch",
+                      appointment_date="2026-12-08", appointment_time="09:30")
+    assert resp.status_code == 303
+    html = open_link(app, ref).get(f"/status/{ref}").get_data(as_text=True)
+    assert "已为您安排" in html
+    assert "北京协和医院" in html and "2026年12月8日" in html and "09:30" in html
+    # the outpatient promise is kept: no date still to come, no calendar file
+    assert "已于2026年12月1日（星期二）完成" in html
+    assert ".ics" not in html
+
+
+def test_a_declined_direct_billing_shows_why_and_promises_nothing_more(console) -> None:
+    app, staff = console
+    ref = new_request(app, "direct_billing", request_date=D(2026, 12, 1),
+                      details={"admission_date": "2026-12-15"})
+    resp = post_event(staff, ref, "billing_declined", D(2026, 12, 1),
+                      reason="所选医院本次住院不在直付范围内")
+    assert resp.status_code == 303
+    phone = open_link(app, ref)
+    html = phone.get(f"/status/{ref}").get_data(as_text=True)
+    assert 'id="ended"' in html and "所选医院本次住院不在直付范围内" in html
+    assert "不符合直付服务范围" in html
+    assert "把承诺日期加入日历" not in html
+    ics = phone.get(f"/apply/confirmation/{ref}.ics").get_data(as_text=True)
+    assert "BEGIN:VEVENT" not in ics  # nothing left to put in a calendar
+
+
+def test_an_ended_genetic_test_does_not_promise_a_date_to_come(console) -> None:
+    app, staff = console
+    ref = new_request(app, "genetic_testing", request_date=D(2026, 12, 1))
+    assert post_event(staff, ref, "lapsed", D(2026, 12, 1),
+                      reason="无法提供检测样本").status_code == 303
+    html = open_link(app, ref).get(f"/status/{ref}").get_data(as_text=True)
+    assert "到时我们会告诉您具体日期" not in html
+    assert "这项承诺不再适用" in html and "无法提供检测样本" in html
+
+
+def test_a_message_never_announces_a_promise_already_kept(console) -> None:
+    from sqlalchemy import select
+
+    from forms_app.storage import get_db
+    from forms_app.storage.models import Outbox
+
+    app, staff = console
+    ref = new_request(app, "direct_billing", request_date=D(2026, 12, 1),
+                      details={"admission_date": "2026-12-15"})
+    assert post_event(staff, ref, "billing_accepted", D(2026, 12, 1)).status_code == 303
+    with app.app_context(), get_db().read_session() as s:
+        [message] = list(s.scalars(select(Outbox)))
+    assert "确认启动直付服务" in message.body
+    assert "回复是否启动直付服务" not in message.body  # kept by this very event
