@@ -20,7 +20,7 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 
 from service_rules.deadlines import check_admission_date, shanghai_today
-from service_rules.eligibility import Eligibility, Reason, check_eligibility
+from service_rules.eligibility import Eligibility, Reason
 from service_rules.identity import format_reference
 from service_rules.models import Service
 from service_rules.promises import Snapshot, compute_promises, snapshot_service
@@ -30,13 +30,12 @@ from service_rules.workcalendar import CalendarRangeError
 from ..content import get_rules
 from ..extensions import csrf, limiter
 from ..storage import get_crypto, get_db, upload_dir
+from ..storage.register import assess
 from ..storage.requests import (
     AlreadyUsed,
     NewRequest,
     create_request,
     load_summary,
-    policy_year_start,
-    precheck,
     snapshot_digest,
 )
 from .access import allow_view, may_view
@@ -150,26 +149,24 @@ def submit(service_id: str) -> Any:
         return _render_form(f, service, 422)
 
     # an earlier submission of this very form (double click, refresh, back and resubmit),
-    # then "already used": one statement (no ORM objects)
+    # the insurer's register when one is loaded, then "already used" (no ORM objects)
     crypto = get_crypto()
     use_id = f.selected_use()
     use = service.use(use_id)
-    year_start = policy_year_start(f.policy_effective.data, today)
     with get_db().read_connection() as conn:
-        existing, used = precheck(conn, crypto, token=f.submission_token.data,
-                                  policy_number=f.policy_number.data,
-                                  id_number=f.id_number.data, use_id=use_id,
-                                  year_start=year_start)
-    if existing is not None:
+        found = assess(conn, crypto, content, service, use_id=use_id,
+                       insured_name=f.insured_name.data, id_number=f.id_number.data,
+                       policy_number=f.policy_number.data,
+                       policy_effective=f.policy_effective.data,
+                       diagnosis=f.diagnosis_date.data,
+                       first_diagnosis=f.first_diagnosis.data == "yes", today=today,
+                       token=f.submission_token.data)
+    if found.existing is not None:
         flash(ALREADY_SUBMITTED)
-        allow_view(existing)
-        return redirect(url_for("apply.confirmation", reference=existing), 303)
+        allow_view(found.existing)
+        return redirect(url_for("apply.confirmation", reference=found.existing), 303)
 
-    eligibility = check_eligibility(
-        effective=f.policy_effective.data, waiting_days=content.product.waiting_period_days,
-        diagnosis=f.diagnosis_date.data, request=today,
-        first_diagnosis=f.first_diagnosis.data == "yes", use_id=use_id, use_name=use.name,
-        used=used)
+    eligibility = found.eligibility
     city = f.city.data if hasattr(f, "city") else None
     if city == OTHER_CITY:
         covered = "、".join(c.name for c in content.cities
@@ -192,6 +189,8 @@ def submit(service_id: str) -> Any:
         details[f"{event_id}_date"] = day.isoformat()
     if hasattr(f, "admission_date"):
         details["admission_date"] = f.admission_date.data.isoformat()
+        if getattr(f, "admission_staff_decide", None):
+            details["admission_date_to_confirm"] = f.admission_staff_decide
     if hasattr(f, "sample_type"):
         details["sample_type"] = f.sample_type.data
     relation = f.applicant_relation.data
@@ -200,7 +199,7 @@ def submit(service_id: str) -> Any:
         id_number=f.id_number.data, phone=f.phone.data, applicant_relation=relation,
         applicant_name=f.applicant_name.data if relation != SELF else None,
         applicant_phone=f.applicant_phone.data if relation != SELF else None,
-        policy_number=f.policy_number.data, policy_effective=f.policy_effective.data,
+        policy_number=found.policy_number, policy_effective=found.policy_effective,
         diagnosis_date=f.diagnosis_date.data, first_diagnosis=f.first_diagnosis.data == "yes",
         city_id=city, hospital_id=(f.hospital.data or None) if hasattr(f, "hospital") else None,
         details=details, consent_text=content.product.sensitive_consent,
@@ -211,6 +210,8 @@ def submit(service_id: str) -> Any:
                for data, ext, mime in items],
         initial_promises=[p.as_dict() for p in promises],
         use_limit=use.times if use.limited else None,
+        register_status=found.register_status, register_import_id=found.register_import_id,
+        register_note=found.register_note, policy_year_start=found.policy_year_start,
     )
     try:
         reference, created = create_request(get_db(), crypto, upload_dir(), new,
@@ -222,6 +223,10 @@ def submit(service_id: str) -> Any:
         return _render_form(f, service, 422, refusal=refusal)
     if not created:
         flash(ALREADY_SUBMITTED)
+    else:
+        for note in (found.applicant_message, details.get("admission_date_to_confirm")):
+            if note:
+                flash(note)  # 待核实 or an admission date staff confirm: said calmly
     allow_view(reference)
     return redirect(url_for("apply.confirmation", reference=reference), 303)
 
@@ -251,6 +256,8 @@ def _check_service_fields(f: RequestForm, service: Service, today: dt.date) -> N
             check = check_admission_date(get_rules().calendar, today, day, booking)
             if not check.ok:
                 f.admission_date.errors = [*f.admission_date.errors, check.message]
+            elif check.staff_decide:  # rests on a provisional day: staff decide
+                f.admission_staff_decide = check.message
     use_field = getattr(f, "use_id", None)
     use = use_field.data if use_field is not None else service.uses[0].id
     for name, _event_id, uses in f.event_fields:

@@ -204,8 +204,11 @@ class RequestForm(Form):
         description="在保单或电子保单上可以找到。",
         render_kw={"autocomplete": "off", "maxlength": 40, "spellcheck": "false"})
     policy_effective = DateText(
-        "保单生效日期",
-        validators=[required("请填写保单生效日期。"), date_between(latest_today=False)])
+        "保单首次生效日期",
+        validators=[required("请填写保单首次生效日期。"), date_between(latest_today=False)],
+        description="第一次投保、保单开始生效的日期，在保单或电子保单上可以找到。"
+                    "续保过的，填第一次生效的日期，不是最近一次续保的日期：等待期从这一天算起，"
+                    "续保不重新计算。")
     diagnosis_date = DateText(
         "确诊日期",
         validators=[required("请填写确诊日期。"), date_between(latest_today=True)],
@@ -234,7 +237,7 @@ class RequestForm(Form):
     def validate_diagnosis_date(self, field: Field) -> None:
         eff = self.policy_effective.data
         if field.data and eff and (eff - field.data).days > 3650:  # no overflow at year 1
-            raise ValidationError("确诊日期比保单生效日期早了十年以上，请核对年份。")
+            raise ValidationError("确诊日期比保单首次生效日期早了十年以上，请核对年份。")
 
     # -- views of the answers ------------------------------------------------------------
     def selected_use(self) -> str:

@@ -20,7 +20,9 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 @click.argument("username")
 @click.option("--reset", is_flag=True, help="Set a new password for an existing account "
               "(signs out its sessions).")
-def create_staff(username: str, reset: bool) -> None:
+@click.option("--supervisor/--no-supervisor", default=None,
+              help="Give (or take away) the supervisor role: may import the policy roster.")
+def create_staff(username: str, reset: bool, supervisor: bool | None) -> None:
     """Create a staff account. The password comes from STAFF_PASSWORD or is prompted for."""
     if not USERNAME_RE.match(username):
         raise click.BadParameter("2-64 letters, digits, '.', '_' or '-'", param_hint="USERNAME")
@@ -30,7 +32,9 @@ def create_staff(username: str, reset: bool) -> None:
     if problem:
         raise click.ClickException(problem)
     try:
-        action = save_account(get_db(), username, password, reset=reset)
+        action = save_account(get_db(), username, password, reset=reset,
+                              supervisor=supervisor)
     except AccountExists:
         raise click.ClickException(f"staff user {username!r} exists (use --reset)") from None
-    click.echo(f"{action.replace('_', ' ')}: {username}")
+    click.echo(f"{action.replace('_', ' ')}: {username}"
+               + (" (supervisor)" if supervisor else ""))

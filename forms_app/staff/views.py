@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 
 from service_rules.deadlines import SHANGHAI, shanghai_today
+from service_rules.eligibility import VERIFICATION_NAMES
 from service_rules.identity import format_reference, normalise_reference
 from service_rules.models import ACTOR_NAMES
 from service_rules.promises import flow_progress, snapshot_model
@@ -50,6 +51,7 @@ from ..storage.casework import (
 )
 from ..storage.files import read as read_upload
 from ..storage.models import ServiceRequest
+from ..storage.register import import_by_id
 from . import bp
 from .forms import (
     EventForm,
@@ -105,13 +107,15 @@ def _staff_context() -> dict[str, Any]:
 DETAIL_LABELS = {
     "admission_slip_issued_date": "住院条开具日期", "admission_date": "入院日期",
     "sample_type": "样本类型", "sample_received_date": "实验室收到样本日期",
+    "admission_date_to_confirm": "入院日期待核实（取决于暂定的放假安排）",
 }
 
 
 AUDIT_NAMES = {
     "request_created": "提交申请", "request_viewed": "查看申请", "event_recorded": "记录进展",
     "personal_data_revealed": "显示完整号码", "document_downloaded": "下载资料",
-    "report_exported": "导出报表",
+    "report_exported": "导出报表", "roster_imported": "导入保单名册",
+    "roster_refused": "保单名册未导入",
 }
 
 
@@ -264,6 +268,8 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         if key == "sample_type" else value,
         current_content_version=content.version,
         rules_current=req.content_version == content.version,
+        register_import=import_by_id(get_db(), req.register_import_id),
+        verification_names=VERIFICATION_NAMES,
     ), status
 
 

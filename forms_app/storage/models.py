@@ -120,6 +120,12 @@ class ServiceRequest(Base):
     snapshot: Mapped[ServiceSnapshot] = relationship(lazy="joined", innerjoin=True)
     # promises as shown on the confirmation page: [{"promise_id", "date", "rule", ...}]
     initial_promises: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # against the insurer's register (migration 0005): verified / pending (待核实: a register
+    # is loaded but did not confirm the applicant) / unverified (未核实: no register loaded);
+    # the import the check read, and for pending why (no personal data)
+    register_status: Mapped[str] = mapped_column(String(16), default="unverified")
+    register_import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_import.id"))
+    register_note: Mapped[str | None] = mapped_column(String(200))
 
     documents: Mapped[list[RequestDocument]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestDocument.id")
@@ -229,3 +235,59 @@ class StaffUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # bumped when the password changes: sessions signed in before that are refused
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # supervisors may import the insurer's policy roster (migration 0005)
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RosterImport(Base):
+    """One import of the insurer's roster (applied or refused): who, when, which file (its
+    SHA-256), the counts and the refused lines with their reasons (never personal data)."""
+
+    __tablename__ = "roster_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(8))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    # applied: the rows were imported; refused: the whole file was refused, nothing changed
+    outcome: Mapped[str] = mapped_column(String(16))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    file_problem: Mapped[str | None] = mapped_column(Text)
+    # [[line, reason], ...]: the first refused rows (the rest are counted)
+    refused_rows: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class PolicyRecord(Base):
+    """One insured's policy from the insurer's roster. The ID number only as a keyed hash (to
+    find the record) and encrypted, like a request's."""
+
+    __tablename__ = "policy_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_number: Mapped[str] = mapped_column(String(32))
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    insured_name: Mapped[str] = mapped_column(String(100))
+    first_effective: Mapped[dt.date] = mapped_column(Date)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    waiting_period_days: Mapped[int | None] = mapped_column(Integer)
+    plan: Mapped[str | None] = mapped_column(String(64))
+    # keyed hash of the row's values: an import tells changed rows from unchanged ones
+    row_hash: Mapped[str] = mapped_column(String(64))
+    # the import that last added or changed the record, and its line in that file
+    import_id: Mapped[int] = mapped_column(ForeignKey("roster_import.id"))
+    source_line: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("uq_policy_record_policy_insured", "policy_number", "id_hash", unique=True),
+    )

@@ -78,6 +78,13 @@ class NewRequest:
     snapshot_digest: str = ""
     # uses allowed per policy year (None: no limit), enforced in the write transaction
     use_limit: int | None = None
+    # against the insurer's register (see storage/register.py `assess`): verified, pending
+    # (待核实) or unverified (未核实, no register loaded); a verified request's policy year
+    # is the register's, not one computed from a typed date
+    register_status: str = "unverified"
+    register_import_id: int | None = None
+    register_note: str | None = None
+    policy_year_start: dt.date | None = None
 
 
 def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
@@ -282,7 +289,8 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
         if new.applicant_phone else None,
         "policy_number": new.policy_number,
         "policy_effective": new.policy_effective,
-        "policy_year_start": policy_year_start(new.policy_effective, new.request_date),
+        "policy_year_start": new.policy_year_start
+        or policy_year_start(new.policy_effective, new.request_date),
         "diagnosis_date": new.diagnosis_date,
         "first_diagnosis": new.first_diagnosis,
         "city_id": new.city_id,
@@ -294,6 +302,9 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
         "submission_token": new.submission_token,
         "content_version": new.content_version,
         "initial_promises": new.initial_promises,
+        "register_status": new.register_status,
+        "register_import_id": new.register_import_id,
+        "register_note": new.register_note,
     }
 
 

@@ -62,21 +62,33 @@ class AccountExists(Exception):
 
 
 def save_account(db: Database, username: str, password: str, *, reset: bool,
-                 actor: str = "cli") -> str:
+                 actor: str = "cli", supervisor: bool | None = None) -> str:
     """Create the account, or with `reset` set a new password (which ends its sessions).
-    Returns the audit action taken."""
+    `supervisor`: True/False sets the role (may import the policy roster), None keeps it
+    (a new account is not a supervisor). Returns the audit action taken."""
     with db.write_session() as s:
         user = s.scalar(select(StaffUser).where(StaffUser.username == username))
         if user is not None and not reset:
             raise AccountExists(username)
         if user is None:
-            s.add(StaffUser(username=username, password_hash=generate_password_hash(password),
-                            active=True, session_version=1))
+            user = StaffUser(username=username, password_hash=generate_password_hash(password),
+                             active=True, session_version=1, supervisor=False)
+            s.add(user)
             action = "staff_created"
         else:
             user.password_hash = generate_password_hash(password)
             user.session_version += 1
             user.active = True
             action = "staff_password_reset"
-        audit(s, actor, action, None, username=username)
+        if supervisor is not None:
+            user.supervisor = supervisor
+        audit(s, actor, action, None, username=username,
+              **({"supervisor": supervisor} if supervisor is not None else {}))
     return action
+
+
+def is_supervisor(db: Database, user_id: int) -> bool:
+    """Whether the (active) account may import the policy roster."""
+    with db.read_session() as s:
+        user = s.get(StaffUser, user_id)
+        return bool(user is not None and user.active and user.supervisor)

@@ -371,13 +371,33 @@ def test_refusal_within_waiting_period_is_kind_and_keeps_values(submit, rules):
     today = shanghai_today()
     waiting = rules.content.product.waiting_period_days
     effective = today - dt.timedelta(days=waiting - 10)
-    resp = submit("second_opinion", policy_effective=effective.isoformat(),
+    resp = submit("genetic_testing", policy_effective=effective.isoformat(),
                   diagnosis_date=(effective + dt.timedelta(days=5)).isoformat())
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert 'id="refusal"' in html and "等待期" in html
+    assert 'id="waiting-period-note"' in html  # the note goes with a waiting-period refusal
     assert f'href="tel:{rules.content.product.hotline.tel}"' in html
     assert 'value="张三"' in html and f'value="{effective.isoformat()}"' in html
+    # the brochure names no waiting period for the second opinion: the same dates are fine
+    assert submit("second_opinion", policy_effective=effective.isoformat(),
+                  diagnosis_date=(effective + dt.timedelta(days=5)).isoformat()
+                  ).status_code == 303
+
+
+def test_diagnosis_before_cover_is_refused_as_such_without_the_waiting_note(submit, rules):
+    today = shanghai_today()
+    resp = submit("second_opinion", policy_effective=(today - dt.timedelta(days=60)).isoformat(),
+                  diagnosis_date=(today - dt.timedelta(days=90)).isoformat())
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "早于保单首次生效日期" in html and "等待期内" not in html
+    assert 'id="waiting-period-note"' not in html
+
+
+def test_form_asks_for_the_first_effective_date_with_a_hint(client):
+    html = client.get("/apply/green_channel").get_data(as_text=True)
+    assert "保单首次生效日期" in html and "续保不重新计算" in html
 
 
 def test_refusal_when_not_first_diagnosis(submit):
