@@ -4,8 +4,8 @@
    against a bare `mkdocs build --strict` of the same already-rendered pages, each in a fresh
    process, median of several runs, printed as a ratio.
 2. What one service page loads, measured from the built files: the HTML, its stylesheets and
-   scripts, the search worker with its language files and the search index it fetches
-   (raw and gzip-compressed KB).
+   scripts, the search worker; then what opening the search adds (the index, the worker's
+   language files). Raw KB and KB on the wire (the build's brotli files).
 
     .venv/bin/python benchmarks/site_build.py [--runs 3]
 """
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import re
 import statistics
@@ -37,8 +36,14 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def page_assets(site: Path, page_url: str) -> list[Path]:
-    """Files a full load of `page_url` fetches: HTML, CSS, JS, search worker, index."""
+def _site_path(site: Path, base: str, url: str) -> Path:
+    return site / urlsplit(urljoin(base, url)).path.lstrip("/")
+
+
+def page_assets(site: Path, page_url: str) -> tuple[list[Path], list[Path]]:
+    """Files a full load of `page_url` fetches (HTML, CSS, JS, the search worker and the
+    worker it imports, the icon), and the files fetched when the reader opens the search
+    (the index and the worker's language files: the page holds them until then)."""
     html_path = site / page_url / "index.html"
     html = html_path.read_text(encoding="utf-8")
     base = "http://x/" + page_url
@@ -47,22 +52,27 @@ def page_assets(site: Path, page_url: str) -> list[Path]:
     urls += re.findall(r'<link[^>]+rel="icon"[^>]+href="([^"]+)"', html)
     config = json.loads(re.search(r'<script id="__config" type="application/json">(.*?)</script>',
                                   html, re.S).group(1))
+    worker_url = urljoin(base, config["search"])
+    worker = _site_path(site, base, config["search"])
     urls.append(config["search"])
-    index_url = urljoin(urljoin(base, config["base"]) + "/", "search/search_index.json")
-    urls.append(index_url)
+    urls += [urljoin(worker_url, u) for u in
+             re.findall(r'importScripts\("([^"]+)"\)', worker.read_text(encoding="utf-8"))]
+    at_load = [html_path] + [_site_path(site, base, u) for u in urls]
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     langs = [lang for lang in index["config"]["lang"] if lang != "en"]
-    worker_dir = urljoin(base, config["search"])
     lunr_files = ["lunr/min/lunr.stemmer.support.min.js"]
     lunr_files += [f"lunr/min/lunr.{lang}.min.js" for lang in langs]
     if len(index["config"]["lang"]) > 1:
         lunr_files.append("lunr/min/lunr.multi.min.js")
-    urls += [urljoin(worker_dir, "../" + f) for f in lunr_files]
-    files = [html_path]
-    for url in urls:
-        path = urlsplit(urljoin(base, url)).path.lstrip("/")
-        files.append(site / path)
-    return files
+    on_search = [site / "search" / "search_index.json"]
+    on_search += [_site_path(site, base, urljoin(worker_url, "../" + f)) for f in lunr_files]
+    return at_load, on_search
+
+
+def wire_size(path: Path) -> int:
+    """What a server that sends the build's precompressed files (brotli first) sends."""
+    br = path.with_name(path.name + ".br")
+    return br.stat().st_size if br.exists() else path.stat().st_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,26 +100,23 @@ def main(argv: list[str] | None = None) -> int:
 
         site = tmp / "site"
         service = rendered.pages[1].removesuffix(".md")  # services/<first service>
-        files = page_assets(site, service + "/")
-        missing = [f for f in files if not f.exists()]
+        at_load, on_search = page_assets(site, service + "/")
+        missing = [f for f in at_load + on_search if not f.exists()]
         if missing:
             print("missing files:", *missing, sep="\n  ")
             return 1
-        print(f"\nwhat /{service}/ loads (from the built files):")
-        total_raw = total_gz = 0
-        rows = []
-        for f in files:
-            data = f.read_bytes()
-            raw, gz = len(data), len(gzip.compress(data, 6))
-            total_raw += raw
-            total_gz += gz
-            rows.append((f.relative_to(site).as_posix(), raw, gz))
-        for name, raw, gz in rows:
-            print(f"  {raw / 1024:7.1f} KB  ({gz / 1024:6.1f} KB gzip)  {name}")
-        print(f"  {total_raw / 1024:7.1f} KB  ({total_gz / 1024:6.1f} KB gzip)  total, "
-              f"{len(files)} files")
-        index = site / "search" / "search_index.json"
-        print(f"  search index share: {index.stat().st_size / total_raw:.0%} of the raw total")
+        for title, files in ((f"what a full load of /{service}/ fetches", at_load),
+                             ("and what opening the search adds", on_search)):
+            print(f"\n{title} (from the built files; on the wire = the build's .br):")
+            total_raw = total_wire = 0
+            for f in files:
+                raw, wire = f.stat().st_size, wire_size(f)
+                total_raw += raw
+                total_wire += wire
+                print(f"  {raw / 1024:7.1f} KB  ({wire / 1024:6.1f} KB on the wire)  "
+                      f"{f.relative_to(site).as_posix()}")
+            print(f"  {total_raw / 1024:7.1f} KB  ({total_wire / 1024:6.1f} KB on the wire)  "
+                  f"total, {len(files)} files")
     return 0
 
 
