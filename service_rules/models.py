@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
+import json
 import re
 from functools import cached_property
 from typing import Annotated, Literal
@@ -73,6 +75,8 @@ CODE_EVENTS: dict[str, str] = {
     "completed": "结束申请（服务完成）",
     "missed": "结束申请，按手册视为服务已完成（算使用次数）",
     "lapsed": "结束申请（服务终止，例如无法提供样本）",
+    "documents_requested": "请申请人补充资料：申请人在进度页面看到缺少什么并上传",
+    "documents_received": "申请人在进度页面补交了资料",
 }
 
 
@@ -279,6 +283,84 @@ class RosterFile(Model):
     pending_when_not_verified: bool = True
 
 
+# -- the privacy notice and retention settings (content/privacy.yaml) -----------------------
+# the rights of PIPL arts. 44-47 the notice must say how to use, with their Chinese names
+RIGHTS: dict[str, str] = {"know": "查询", "copy": "复制", "correct": "更正", "delete": "删除",
+                          "withdraw": "撤回同意"}
+
+
+class DataItem(Model):
+    name: Text
+    why: Text
+    sensitive: bool = False
+
+
+class Recipient(Model):
+    with_: Text = Field(alias="with")
+    what: Text
+    why: Text
+
+
+class Retention(Model):
+    text: Text
+    # years kept after the service ends (completed, lapsed, declined): the consent says three
+    after_service_years: Annotated[int, Field(ge=1, le=30)]
+    # days kept after a withdrawal (of the request or of the consent) before deletion
+    withdrawn_grace_days: Annotated[int, Field(ge=0, le=365)]
+
+
+class Right(Model):
+    id: Literal["know", "copy", "correct", "delete", "withdraw"]
+    name: Text
+    how: Text
+
+
+class PrivacyFile(Model):
+    updated: dt.date
+    controller: Text
+    purposes: Annotated[list[Text], Field(min_length=1)]
+    data: Annotated[list[DataItem], Field(min_length=1)]
+    sharing: list[Recipient]
+    sharing_note: Text
+    retention: Retention
+    security: Text
+    rights: Annotated[list[Right], Field(min_length=1)]
+    contact: Text
+
+    @classmethod
+    def absent(cls) -> PrivacyFile:
+        """Content from before privacy.yaml existed: no notice, the consent's three years and
+        thirty days' grace (so an old revision still loads for `make diff`)."""
+        return cls.model_construct(
+            updated=dt.date(2000, 1, 1), controller="", purposes=[], data=[], sharing=[],
+            sharing_note="", security="", rights=[], contact="",
+            retention=Retention.model_construct(text="", after_service_years=3,
+                                                withdrawn_grace_days=30))
+
+    @property
+    def present(self) -> bool:
+        return bool(self.controller)
+
+    @property
+    def version(self) -> str:
+        """The notice's version: the first 12 hex digits of the SHA-256 of its canonical
+        JSON, so any change of wording is a new version without anyone keeping a number."""
+        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True,
+                          ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+CHINESE_NUMBERS = "零一二三四五六七八九十"
+
+
+def _years_phrases(years: int) -> tuple[str, ...]:
+    """三年 / 3年 / 3 年: how a text may state a number of years."""
+    out = [f"{years}年", f"{years} 年"]
+    if years <= 10:
+        out.append(f"{CHINESE_NUMBERS[years]}年")
+    return tuple(out)
+
+
 Loc = tuple[str | int, ...]
 WORKING_DAYS_IN_TEXT = re.compile(r"(\d+)\s*个工作日")
 
@@ -326,6 +408,7 @@ class Content(BaseModel):
     hospitals_file: HospitalsFile
     calendar_file: CalendarFile
     roster_file: RosterFile = RosterFile()
+    privacy_file: PrivacyFile = Field(default_factory=PrivacyFile.absent)
     version: str = ""
 
     # -- convenient views -------------------------------------------------
@@ -483,6 +566,7 @@ class Content(BaseModel):
                                      f"改成服务编号之一：{', '.join(sorted(service_ids))}。"))
 
         problems.extend(self._roster_problems())
+        problems.extend(self._privacy_problems())
 
         for year, arrangement in self.calendar_file.years.items():
             base = ("years", year)
@@ -513,6 +597,38 @@ class Content(BaseModel):
                     problems.append(("calendar", (*base, "workdays", wi, "date"),
                                      f"日期 {makeup.date} 不属于 {year} 年的安排。",
                                      "请确认年份。"))
+        return problems
+
+    def _privacy_problems(self) -> list[RefProblem]:
+        """Every right named once, and the consent's retention years the same as the
+        setting that deletes (the consent is what the applicant agreed to)."""
+        privacy = self.privacy_file
+        if not privacy.present:
+            return []
+        problems: list[RefProblem] = []
+        seen: set[str] = set()
+        for i, right in enumerate(privacy.rights):
+            if right.id in seen:
+                problems.append(("privacy", ("rights", i, "id"),
+                                 f"权利“{right.id}”写了两次。", "删除重复的这一项。"))
+            seen.add(right.id)
+        for right_id, name in RIGHTS.items():
+            if right_id not in seen:
+                problems.append(("privacy", ("rights",),
+                                 f"缺少“{name}”（{right_id}）这项权利和它的行使方式。",
+                                 f"在 rights 里加上 id: {right_id}，写明 name 和 how。"))
+        years = privacy.retention.after_service_years
+        phrases = _years_phrases(years)
+        if not any(p in self.product.sensitive_consent for p in phrases):
+            problems.append(("privacy", ("retention", "after_service_years"),
+                             f"保存年数是 {years} 年，但 services.yaml 的单独同意"
+                             f"（sensitive_consent）里没有写“{phrases[-1]}”。",
+                             "两处必须一致：修改保存年数，或同时修改单独同意的文字"
+                             "（修改同意文字后，新申请会记录新的同意版本）。"))
+        if not any(p in privacy.retention.text for p in phrases):
+            problems.append(("privacy", ("retention", "text"),
+                             f"保存期限的说明里没有写“{phrases[-1]}”，与 after_service_years 不一致。",
+                             "修改说明文字，使它与保存年数一致。"))
         return problems
 
     def _roster_problems(self) -> list[RefProblem]:

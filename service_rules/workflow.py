@@ -45,6 +45,15 @@ STATUS_NAMES = {
 # who recorded an event the applicant gave in the online form
 BY_APPLICANT = "applicant"
 
+# how a request came in, and how its consent was given
+CHANNEL_ONLINE = "online"
+CHANNEL_HOTLINE = "hotline"
+CHANNEL_NAMES = {CHANNEL_ONLINE: "在线申请", CHANNEL_HOTLINE: "服务热线"}
+CONSENT_ONLINE_FORM = "online_form"
+CONSENT_PHONE = "phone"
+CONSENT_NAMES = {CONSENT_ONLINE_FORM: "申请人在线勾选同意",
+                 CONSENT_PHONE: "服务人员在电话中宣读，来电人口头同意"}
+
 # -- urgency ----------------------------------------------------------------------------------
 ON_TRACK = "on_track"
 DUE_SOON = "due_soon"        # due today or on the next working day
@@ -81,7 +90,10 @@ CLOSING_EVENTS: dict[str, str] = {
     "missed": STATUS_COMPLETED,          # counts as used (brochure)
     "lapsed": STATUS_LAPSED,             # e.g. no sample: the genetic test is void
     "billing_declined": STATUS_DECLINED,  # not within direct billing: not a use
+    "withdrawn": STATUS_WITHDRAWN,       # by the applicant (service_rules.retention): not a use
 }
+# events staff record when needed, never "the next step"
+OPTIONAL_EVENTS = frozenset({"documents_requested"})
 # a reply that the request is declined answers the "reply whether direct billing starts" promise
 ALTERNATIVE_FULFILMENT: dict[str, tuple[str, ...]] = {"billing_accepted": ("billing_declined",)}
 
@@ -92,8 +104,10 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "lapsed": ("reason",),
     "missed": ("reason",),
     "sample_received": ("sample_type",),
+    "documents_requested": ("message",),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "documents_requested": ("message",),
     "appointment_booked": ("hospital_id", "appointment_date", "appointment_time"),
     "billing_declined": ("reason",),
     "lapsed": ("reason",),
@@ -152,6 +166,10 @@ def staff_events(service: Service, use_id: str) -> list[str]:
         ordered.insert(ordered.index("billing_accepted") + 1, "billing_declined")
     if {"appointment_booked", "billing_accepted"} & set(ordered):
         ordered.append("missed")
+    if service.documents:
+        # before the records are complete: staff ask for what is missing, often more than once
+        at = ordered.index("records_complete") if "records_complete" in ordered else 0
+        ordered.insert(at, "documents_requested")
     ordered.append("lapsed")
     return ordered
 
@@ -159,7 +177,7 @@ def staff_events(service: Service, use_id: str) -> list[str]:
 def next_event(service: Service, use_id: str, events: Mapping[str, dt.date]) -> str | None:
     """The first staff event in flow order not recorded yet (None when all are)."""
     for eid in staff_events(service, use_id):
-        if eid in CLOSING_EVENTS and eid != "completed":
+        if (eid in CLOSING_EVENTS and eid != "completed") or eid in OPTIONAL_EVENTS:
             continue
         if eid not in events:
             return eid

@@ -423,6 +423,16 @@ def _validate_last4(form: Any, field: Any) -> None:
     field.data = value
 
 
+class DocumentsForm(Form):
+    """Documents sent after submitting, from the status page."""
+
+    document_type = SelectField("资料类型", choices=[], validate_choice=True,
+                                invalid_choice_message="请从列表中选择资料类型。")
+    files = MultipleFileField("选择文件", render_kw={"accept": ACCEPT},
+                              description="PDF、JPG 或 PNG，可以一次选择几个文件；"
+                              "手机可以直接拍照。")
+
+
 class StatusForm(Form):
     reference = StringField(
         "申请编号", filters=[strip],

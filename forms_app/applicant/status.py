@@ -15,17 +15,23 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.datastructures import FileStorage
+
+from service_rules.deadlines import shanghai_today
 
 from ..content import get_rules
 from ..extensions import csrf, limiter
-from ..storage import get_crypto, get_db
-from ..storage.requests import check_status_pair, load_summary
+from ..storage import get_crypto, get_db, upload_dir
+from ..storage.documents import RequestClosedForDocuments, add_documents
+from ..storage.requests import RequestSummary, check_status_pair, load_summary
 from .access import allow_view, link_reference, may_view
-from .forms import StatusForm, field_errors, validate_keeping_values
+from .forms import DocumentsForm, StatusForm, field_errors, validate_keeping_values
+from .uploads import check_files
 from .viewmodels import request_view
 
 bp = Blueprint("status", __name__, url_prefix="/status", template_folder="templates")
 
+_UNSET = object()
 NOT_FOUND = ("没有找到与申请编号和身份证号码后四位都相符的申请。请核对后再试，"
              "或致电服务热线查询。")
 EXPIRED = "页面停留时间较长，请再点一次“查询”。"
@@ -79,4 +85,57 @@ def request_status(reference: str) -> Any:
     req = load_summary(get_db(), reference)
     if req is None:
         abort(404)
-    return render_template("applicant/status.html", view=request_view(get_rules(), req))
+    return _status_page(req)
+
+
+def _documents_form(req: RequestSummary, formdata: Any = _UNSET) -> DocumentsForm:
+    content = get_rules().content
+    kwargs = {} if formdata is _UNSET else {"formdata": formdata}
+    form = DocumentsForm(**kwargs)
+    form.document_type.choices = [
+        (d.id, content.document_by_id[d.id].name if d.id in content.document_by_id else d.id)
+        for d in req.snapshot.service.documents]
+    return form
+
+
+def _status_page(req: RequestSummary, form: DocumentsForm | None = None,
+                 status: int = 200) -> Any:
+    view = request_view(get_rules(), req)
+    if form is None and view.asked_for:
+        form = _documents_form(req, formdata=None)
+    return render_template("applicant/status.html", view=view, documents_form=form,
+                           errors=field_errors(form) if form is not None else []), status
+
+
+@bp.post("/<reference>/documents")
+@limiter.limit(_status_limit, methods=["POST"])
+def send_documents(reference: str) -> Any:
+    """Documents staff asked for, sent from the status page: the same type, size and content
+    checks as the form's, encrypted at rest; staff see them with their time."""
+    if not may_view(reference):
+        abort(404)
+    req = load_summary(get_db(), reference)
+    if req is None:
+        abort(404)
+    form = _documents_form(req)
+    valid, expired = validate_keeping_values(form)
+    items = [f for f in (form.files.data or []) if isinstance(f, FileStorage) and f.filename]
+    if expired:
+        form.files.errors = [*form.files.errors, "页面停留时间较长，请重新选择文件后再发送。"]
+    elif not items:
+        form.files.errors = [*form.files.errors, "请选择要上传的文件。"]
+    elif len(items) > current_app.config["UPLOAD_MAX_FILES_PER_TYPE"]:
+        form.files.errors = [*form.files.errors, "一次最多上传"
+                             f"{current_app.config['UPLOAD_MAX_FILES_PER_TYPE']}个文件。"]
+    checked = check_files(form.files, items) if valid and not form.files.errors else []
+    if not valid or form.files.errors:
+        return _status_page(req, form, 400 if expired else 422)
+    try:
+        count = add_documents(get_db(), get_crypto(), upload_dir(), reference,
+                              [(form.document_type.data, *c) for c in checked],
+                              shanghai_today())
+    except RequestClosedForDocuments:
+        flash("这个申请已经结束，不再需要补充资料。如有疑问请致电服务热线。")
+        return redirect(url_for("status.request_status", reference=reference), 303)
+    flash(f"已收到您补充的{count}个文件，服务人员会尽快查看。")
+    return redirect(url_for("status.request_status", reference=reference), 303)

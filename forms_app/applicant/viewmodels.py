@@ -53,6 +53,8 @@ class RequestView:
     arranged: list[str] = field(default_factory=list)
     # the request has ended: why, in the words the applicant reads
     ended: str | None = None
+    # what staff asked the applicant to send, until they send something
+    asked_for: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -121,6 +123,18 @@ def arranged_items(content: Content, snapshot: Snapshot,
     return items
 
 
+def documents_asked(events: Sequence[tuple[str, dt.date]],
+                    details: Sequence[Mapping[str, Any]]) -> str | None:
+    """The message of the last request for documents, unless documents came in after it."""
+    asked: str | None = None
+    for (event_id, _day), info in zip(events, details, strict=False):
+        if event_id == "documents_requested":
+            asked = str(info.get("message") or "请补充病历资料。")
+        elif event_id == "documents_received":
+            asked = None
+    return asked
+
+
 ENDINGS = {
     "billing_declined": "经审核，本次住院不符合直付服务范围。",
     "lapsed": "本次服务已终止。",
@@ -179,4 +193,6 @@ def request_view(rules: Rules, req: RequestSummary, today: dt.date | None = None
         hotline_display=hotline["display"], hotline_tel=hotline["tel"], masked=masked,
         settled=settled_promises(outcomes),
         arranged=arranged_items(rules.content, snapshot, req.events, req.event_details),
-        ended=ending(req.status, req.events, req.event_details, final_event))
+        ended=ending(req.status, req.events, req.event_details, final_event),
+        asked_for=None if req.status in CLOSED_STATUSES
+        else documents_asked(req.events, req.event_details))

@@ -19,8 +19,10 @@ from service_rules.wording import chinese_date
 NOTIFY_EVENTS = frozenset({
     "identity_confirmed", "records_complete", "admission_slip_issued", "appointment_booked",
     "sample_received", "report_issued", "billing_accepted", "billing_declined", "completed",
-    "missed", "lapsed",
+    "missed", "lapsed", "documents_requested",
 })
+
+
 def event_message(*, product_name: str, service_name: str, reference: str, event_name: str,
                   event_id: str, details: Mapping[str, Any], promises: list[PromiseState],
                   hotline: str, hospital_name: str | None = None) -> str:
@@ -37,6 +39,9 @@ def event_message(*, product_name: str, service_name: str, reference: str, event
                      f"时间：{when} {details.get('appointment_time', '')}。请按时就医。")
     if event_id == "missed":
         parts.append("按服务规则，本次服务视为已完成。")
+    if event_id == "documents_requested":
+        asked = str(details.get("message") or "请补充病历资料").rstrip("。")
+        parts.append(f"{asked}。请打开申请进度页面上传，或按服务人员的指引发送。")
     if event_id in ("billing_declined", "lapsed") and details.get("reason"):
         parts.append(f"原因：{details['reason']}。")
     for p in promises:

@@ -17,7 +17,7 @@ from flask import Blueprint, Flask
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
                static_folder="static", cli_group=None)
 
-from . import auth, cli, register, reports, views  # noqa: E402,F401  (routes register on import)
+from . import auth, cli, intake, register, reports, views  # noqa: E402,F401  (routes register on import)
 
 
 def init_app(app: Flask) -> None:

@@ -48,13 +48,16 @@ class EventForm(Form):
     sample_type = SelectField("样本类型", choices=[], validate_choice=False,
                               validators=[Optional()])
     reason = TextAreaField("原因", validators=[Optional(), Length(max=500)])
+    message = TextAreaField("需要补充的资料", validators=[Optional(), Length(max=500)],
+                            description="申请人会在进度页面和短信里看到这段话，"
+                            "例如：请补充最近一次的CT报告和出院小结。")
     note = TextAreaField("备注", validators=[Optional(), Length(max=1000)],
                          description="只写办理需要的内容，不写身份证号码或手机号码。")
 
 
 FIELD_LABELS = {
     "hospital_id": "医院", "appointment_date": "就诊日期", "appointment_time": "就诊时间",
-    "sample_type": "样本类型", "reason": "原因",
+    "sample_type": "样本类型", "reason": "原因", "message": "需要补充的资料",
 }
 
 

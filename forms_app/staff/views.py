@@ -25,7 +25,9 @@ from service_rules.promises import flow_progress, snapshot_model
 from service_rules.wording import chinese_date
 from service_rules.workflow import (
     BY_APPLICANT,
+    CHANNEL_NAMES,
     CLOSED_STATUSES,
+    CONSENT_NAMES,
     OPEN_STATUSES,
     STATUS_NAMES,
     STATUSES,
@@ -100,6 +102,8 @@ def _staff_context() -> dict[str, Any]:
         "request_day": request_day,
         "detail_labels": DETAIL_LABELS,
         "who": who,
+        "channel_names": CHANNEL_NAMES,
+        "consent_names": CONSENT_NAMES,
     }
 
 

@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from . import get_crypto, get_db
+from . import get_crypto, get_db, pending
 from .files import fsync_dir
 from .models import Outbox, RequestDocument, ServiceRequest
 
@@ -69,4 +69,5 @@ def register_cli(app: Flask) -> None:
             if path.is_file() and path.name not in known and path.stat().st_mtime < cutoff:
                 path.unlink()
                 removed += 1
-        click.echo(f"removed {removed} orphaned files")
+        kept = pending.sweep(upload_dir)
+        click.echo(f"removed {removed} orphaned files and {kept} files kept for abandoned forms")

@@ -30,7 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from service_rules.workflow import STATUS_OPEN
+from service_rules.workflow import (
+    CHANNEL_ONLINE,
+    CONSENT_ONLINE_FORM,
+    STATUS_OPEN,
+)
 
 
 def utcnow() -> dt.datetime:
@@ -98,9 +102,10 @@ class ServiceRequest(Base):
     applicant_phone_masked: Mapped[str | None] = mapped_column(String(11))
 
     policy_number: Mapped[str] = mapped_column(String(64))
-    policy_effective: Mapped[dt.date] = mapped_column(Date)
+    # empty once the personal data is deleted (migration 0007)
+    policy_effective: Mapped[dt.date | None] = mapped_column(Date)
     policy_year_start: Mapped[dt.date] = mapped_column(Date)
-    diagnosis_date: Mapped[dt.date] = mapped_column(Date)
+    diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
     first_diagnosis: Mapped[bool] = mapped_column(Boolean)
     city_id: Mapped[str | None] = mapped_column(String(64))
     hospital_id: Mapped[str | None] = mapped_column(String(64))
@@ -109,6 +114,20 @@ class ServiceRequest(Base):
 
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     consent_text: Mapped[str] = mapped_column(Text)
+    # how the request came in (online / hotline) and how consent was given (migration 0006):
+    # on the hotline staff read the consent out and record who did and which version
+    channel: Mapped[str] = mapped_column(String(16), default=CHANNEL_ONLINE)
+    consent_method: Mapped[str] = mapped_column(String(16), default=CONSENT_ONLINE_FORM)
+    consent_recorded_by: Mapped[str | None] = mapped_column(String(100))
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    # privacy (migration 0007): the notice version shown with the consent; when the applicant
+    # withdrew the request or the consent; when the personal data was deleted and why
+    # (service_rules.retention). Deleted: names, numbers, health data, files, messages gone.
+    notice_version: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consent_withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    personal_data_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    deletion_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # one per rendered form: a second POST of the same form finds the first request
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)

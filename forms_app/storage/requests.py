@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session, joinedload
 from service_rules.eligibility import policy_year
 from service_rules.identity import mask_id_number, mask_mobile, new_reference
 from service_rules.promises import Snapshot
-from service_rules.workflow import BY_APPLICANT, NOT_USED_STATUSES, STATUS_OPEN
+from service_rules.workflow import (
+    BY_APPLICANT,
+    CHANNEL_ONLINE,
+    CONSENT_ONLINE_FORM,
+    CONSENT_PHONE,
+    NOT_USED_STATUSES,
+    STATUS_OPEN,
+)
 
 from .crypto import Crypto
 from .database import Database
@@ -78,6 +85,14 @@ class NewRequest:
     snapshot_digest: str = ""
     # uses allowed per policy year (None: no limit), enforced in the write transaction
     use_limit: int | None = None
+    # how it came in: the online form, or staff for a caller on the hotline (who then
+    # recorded the consent read out by phone, and the request's first events)
+    channel: str = CHANNEL_ONLINE
+    recorded_by: str = BY_APPLICANT
+    consent_method: str = CONSENT_ONLINE_FORM
+    consent_version: str | None = None
+    # the privacy notice's version (content/privacy.yaml) shown with the consent
+    notice_version: str | None = None
     # against the insurer's register (see storage/register.py `assess`): verified, pending
     # (待核实) or unverified (未核实, no register loaded); a verified request's policy year
     # is the register's, not one computed from a typed date
@@ -298,6 +313,11 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
         "details": new.details,
         "consent_at": now,
         "consent_text": new.consent_text,
+        "consent_version": new.consent_version,
+        "notice_version": new.notice_version,
+        "consent_method": new.consent_method,
+        "consent_recorded_by": new.recorded_by if new.consent_method == CONSENT_PHONE else None,
+        "channel": new.channel,
         "created_at": now,
         "submission_token": new.submission_token,
         "content_version": new.content_version,
@@ -315,15 +335,15 @@ def _rows(crypto: Crypto, new: NewRequest, row: dict[str, Any], reference: str,
     request = {**row, "reference": reference,
                "id_last4_hash": crypto.lookup_hash(ID_LAST4_PURPOSE,
                                                    reference + new.id_number[-4:])}
-    source = {"source": "online_form"}
-    events = [{"event_id": event_id, "event_date": day, "recorded_by": BY_APPLICANT,
+    source = {"source": "online_form" if new.channel == CHANNEL_ONLINE else new.channel}
+    events = [{"event_id": event_id, "event_date": day, "recorded_by": new.recorded_by,
                "recorded_at": now, "details": source}
               for event_id, day in [("request", new.request_date), *new.events.items()]]
     documents = [{"document_type": doc_type, "stored_name": stored_file.stored_name,
                   "extension": ext, "size": len(data),
                   "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now}
                  for doc_type, stored_file, data, ext, mime in stored]
-    audit = {"at": now, "actor": BY_APPLICANT, "action": "request_created",
+    audit = {"at": now, "actor": new.recorded_by, "action": "request_created",
              "details": {"reference": reference, "service_id": new.service_id,
                          "use_id": new.use_id, "documents": len(stored)}}
     return request, events, documents, audit

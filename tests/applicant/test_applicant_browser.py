@@ -191,3 +191,25 @@ def test_too_large_upload_ends_in_a_friendly_page(page, live, rules, tmp_path):
         app.config["MAX_CONTENT_LENGTH"] = old
     assert "太大" in page.text_content("h1")
     assert page.locator('a[href^="tel:"]').count() >= 1
+
+
+def test_a_file_too_large_is_named_at_its_field_before_sending(page, live, rules, tmp_path):
+    """The browser checks sizes first: nothing is sent, every typed value stays."""
+    url, app = live
+    old = app.config["UPLOAD_MAX_FILE_BYTES"]
+    app.config["UPLOAD_MAX_FILE_BYTES"] = 1_000_000
+    try:
+        page.goto(f"{url}/apply/direct_billing")
+        fill_direct_billing(page, rules, tmp_path)
+        big = tmp_path / "big-scan.pdf"
+        big.write_bytes(PDF + b"0" * 1_500_000)
+        doc = rules.content.service("direct_billing").required_documents[0].id
+        page.set_input_files(f"#doc_{doc}", str(big))
+        page.click("button[type=submit]")
+        error = page.locator(f"#doc_{doc}-field .app-error--size")
+        error.wait_for()
+        assert "big-scan.pdf" in error.text_content() and "1MB" in error.text_content()
+        assert page.url.endswith("/apply/direct_billing")
+        assert page.input_value("#id_number") == VALID_ID.lower()  # as typed
+    finally:
+        app.config["UPLOAD_MAX_FILE_BYTES"] = old

@@ -106,3 +106,54 @@ def test_a_message_never_announces_a_promise_already_kept(console) -> None:
         [message] = list(s.scalars(select(Outbox)))
     assert "确认启动直付服务" in message.body
     assert "回复是否启动直付服务" not in message.body  # kept by this very event
+
+
+def test_staff_ask_for_documents_and_the_applicant_sends_them(console) -> None:
+    import io
+
+    from tests.support.forms import JPEG, PDF, hidden
+    from tests.support.staff import page as staff_page
+
+    app, staff = console
+    ref = new_request(app, "second_opinion", request_date=D(2026, 12, 1), files=False)
+    assert post_event(staff, ref, "documents_requested", D(2026, 12, 1),
+                      message="请补充最近一次的CT报告").status_code == 303
+    phone = open_link(app, ref)
+    html = phone.get(f"/status/{ref}").get_data(as_text=True)
+    assert "请补充最近一次的CT报告" in html and 'id="documents"' in html
+    token = hidden(html, "csrf_token") if 'name="csrf_token"' in html else ""
+    # a file that is not what it claims: refused at its field, nothing stored
+    bad = phone.post(f"/status/{ref}/documents", content_type="multipart/form-data", data={
+        "csrf_token": token, "document_type": "ct_report",
+        "files": (io.BytesIO(b"MZ\x90\x00 not a scan"), "ct.pdf")})
+    assert bad.status_code == 422 and "不是 PDF、JPG 或 PNG" in bad.get_data(as_text=True)
+    ok = phone.post(f"/status/{ref}/documents", content_type="multipart/form-data", data={
+        "csrf_token": token, "document_type": "ct_report",
+        "files": [(io.BytesIO(PDF), "ct.pdf"), (io.BytesIO(JPEG), "ct.jpg")]})
+    assert ok.status_code == 303
+    after = phone.get(f"/status/{ref}").get_data(as_text=True)
+    assert "已收到您补充的2个文件" in after and 'id="documents"' not in after
+    # staff see each new document with its time; the files are encrypted at rest
+    doc = staff_page(staff, ref)
+    items = doc.select("#documents li")
+    assert len(items) == 2 and all("收到：" in li.get_text() for li in items)
+    for path in Path(app.config["UPLOAD_DIR"]).iterdir():
+        assert PDF not in path.read_bytes() and b"JFIF" not in path.read_bytes()
+    # records complete starts the second opinion's clock as before
+    assert post_event(staff, ref, "records_complete", D(2026, 12, 1)).status_code == 303
+    assert "data-date=" in phone.get(f"/status/{ref}").get_data(as_text=True)
+
+
+def test_no_one_else_can_send_documents(console) -> None:
+    import io
+
+    from tests.support.forms import PDF
+
+    app, staff = console
+    ref = new_request(app, "second_opinion", request_date=D(2026, 12, 1), files=False)
+    post_event(staff, ref, "documents_requested", D(2026, 12, 1), message="请补充病理报告")
+    stranger = app.test_client()
+    resp = stranger.post(f"/status/{ref}/documents", content_type="multipart/form-data",
+                         data={"document_type": "pathology_report",
+                               "files": (io.BytesIO(PDF), "p.pdf")})
+    assert resp.status_code == 404
