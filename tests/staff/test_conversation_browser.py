@@ -1,0 +1,152 @@
+"""The service as a conversation, in Debian's Chromium, end to end: staff take a request on the
+hotline; the family opens the status page from its link; staff ask for documents; the family
+uploads them on the phone; staff mark the records complete and the promise appears. Then an
+appointment arranged and shown with hospital and time, and a declined request shown as such."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from forms_app.applicant.access import status_link_token
+from service_rules.deadlines import shanghai_today
+from tests.conftest import CHROMIUM_ARGS
+from tests.support.forms import PDF, VALID_ID
+from tests.support.staff import PASSWORD, STAFF, add_staff, expected_due, make_app, new_request
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    add_staff(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def link(app: Flask, base: str, reference: str) -> str:
+    with app.test_request_context():
+        return f"{base}/status/{reference}?t={status_link_token(reference)}"
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(f"{base}/staff/login")
+    page.get_by_label("用户名").fill(STAFF)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def record(page, event_id: str, **fields: str) -> None:
+    page.locator(f"#event-{event_id} summary").click()
+    form = page.locator(f"#event-{event_id} form")
+    for label, value in fields.items():
+        control = form.get_by_label(label)
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.get_by_role("button").click()
+
+
+def test_a_hotline_request_followed_by_the_family_with_documents_sent_later(
+        live: tuple[str, Flask], chromium_path: str, rules, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, app = live
+    today = shanghai_today()
+    scan = tmp_path / "CT报告.pdf"
+    scan.write_bytes(PDF)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            desk = browser.new_page(viewport={"width": 1024, "height": 800})
+            sign_in(desk, base)
+            desk.get_by_role("link", name="电话登记").click()
+            desk.get_by_role("link", name="第二诊疗意见").click()
+            desk.fill("#insured_name", "张三")
+            desk.fill("#id_number", VALID_ID)
+            desk.fill("#phone", "13800138000")
+            desk.fill("#policy_number", "P2025-0001")
+            desk.fill("#policy_effective", (today - dt.timedelta(days=300)).isoformat())
+            desk.fill("#diagnosis_date", (today - dt.timedelta(days=20)).isoformat())
+            desk.check("#first_diagnosis-0")
+            desk.check("#consent")
+            desk.get_by_role("button", name="登记申请").click()
+            expect(desk.locator("#flash")).to_contain_text("已为来电人登记申请")
+            reference = desk.locator("#reference").text_content().replace("-", "")
+            expect(desk.locator("#channel")).to_have_attribute("data-channel", "hotline")
+
+            # the family member's phone opens the message's link
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(link(app, base, reference))
+            expect(phone.locator("h1")).to_have_text("申请进度")
+            assert "被保险人致电服务热线" in phone.content()
+
+            # staff ask for what is missing; the family sees it and uploads on the phone
+            record(desk, "documents_requested", 需要补充的资料="请补充最近一次的CT报告")
+            phone.reload()
+            expect(phone.locator("#asked-for")).to_have_text("请补充最近一次的CT报告")
+            phone.select_option("#document_type", "ct_report")
+            phone.set_input_files("#files", str(scan))
+            phone.get_by_role("button", name="发送资料").click()
+            expect(phone.locator(".app-notice")).to_contain_text("已收到您补充的1个文件")
+
+            # staff see the document, mark the records complete, the promise appears
+            desk.reload()
+            expect(desk.locator("#documents li")).to_contain_text("收到：")
+            record(desk, "records_complete", 发生日期=today.isoformat())
+            due = expected_due(app, today, 10)
+            phone.reload()
+            expect(phone.locator("[data-promise=opinion_report]")).to_have_attribute(
+                "data-date", due.isoformat())
+        finally:
+            browser.close()
+
+
+def test_an_appointment_and_a_declined_billing_as_the_family_sees_them(
+        live: tuple[str, Flask], chromium_path: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, app = live
+    today = shanghai_today()
+    appointment = new_request(app, "green_channel", use_id="outpatient", request_date=today)
+    billing = new_request(app, "direct_billing", request_date=today,
+                          details={"admission_date": (today + dt.timedelta(days=20)).isoformat()})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            desk = browser.new_page(viewport={"width": 1024, "height": 800})
+            sign_in(desk, base)
+            desk.goto(f"{base}/staff/requests/{appointment}")
+            when = today + dt.timedelta(days=7)
+            record(desk, "appointment_booked", 发生日期=today.isoformat(), 医院="bj-pumch",
+                   就诊日期=when.isoformat(), 就诊时间="09:30")
+            desk.goto(f"{base}/staff/requests/{billing}")
+            record(desk, "billing_declined", 发生日期=today.isoformat(),
+                   原因="本次住院不在合作医院")
+
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(link(app, base, appointment))
+            arranged = phone.locator("#arranged")
+            expect(arranged).to_contain_text("北京协和医院")
+            expect(arranged).to_contain_text(f"{when.year}年{when.month}月{when.day}日")
+            expect(arranged).to_contain_text("09:30")
+
+            phone.goto(link(app, base, billing))
+            expect(phone.locator("#ended")).to_contain_text("本次住院不在合作医院")
+            expect(phone.get_by_text("把承诺日期加入日历")).to_have_count(0)
+        finally:
+            browser.close()
