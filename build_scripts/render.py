@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS_DIR = ROOT / "docs"
 
 # Generated paths, relative to the docs folder. Everything else in docs/ is hand-written.
-GENERATED_FILES = ("index.md", "coverage.md", "hospitals.md", "working-days.md", "faq.md")
+GENERATED_FILES = ("index.md", "coverage.md", "hospitals.md", "working-days.md", "faq.md",
+                   "privacy.md")
 GENERATED_DIRS = ("services", "generated")
 JIEBA_USER_DICT = "generated/jieba_user_dict.txt"
 
@@ -185,6 +186,7 @@ def _context(rules: Rules, apply_base: str, today: dt.date) -> dict:
         "hospital_services": lambda h: "、".join(
             content.service(sid).short_name for sid in h.services if sid in content.service_by_id),
         "faq": faq_sections(content),
+        "privacy": content.privacy_file,
     }
 
 
@@ -247,6 +249,8 @@ def render(content_dir: Path | str | None = None, docs_dir: Path | str = DOCS_DI
     write("hospitals.md", "hospitals.md.j2")
     write("working-days.md", "working-days.md.j2")
     write("faq.md", "faq.md.j2")
+    if rules.content.privacy_file.present:
+        write("privacy.md", "privacy.md.j2")
 
     dict_path = docs_dir / JIEBA_USER_DICT
     dict_path.parent.mkdir(parents=True, exist_ok=True)

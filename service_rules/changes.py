@@ -613,7 +613,7 @@ def content_from(spec: str | None, workdir: Path, scratch: Path) -> tuple[Path, 
 
 
 CONTENT_FILES = ("services.yaml", "cities.yaml", "hospitals.yaml", "calendar.yaml",
-                 "roster.yaml")
+                 "roster.yaml", "privacy.yaml")
 
 
 def run_diff(old_spec: str | None, new_spec: str | None, workdir: Path, *, as_json: bool,

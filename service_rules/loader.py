@@ -10,7 +10,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .models import CalendarFile, CitiesFile, Content, HospitalsFile, RosterFile, ServicesFile
+from .models import (
+    CalendarFile,
+    CitiesFile,
+    Content,
+    HospitalsFile,
+    PrivacyFile,
+    RosterFile,
+    ServicesFile,
+)
 from .problems import ContentError, Problem
 from .yaml_source import line_of, path_text, read_yaml
 
@@ -20,9 +28,10 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "hospitals": ("hospitals.yaml", HospitalsFile),
     "calendar": ("calendar.yaml", CalendarFile),
     "roster": ("roster.yaml", RosterFile),
+    "privacy": ("privacy.yaml", PrivacyFile),
 }
 # files that may be absent (then their defaults apply): content from before they existed
-OPTIONAL_FILES = frozenset({"roster"})
+OPTIONAL_FILES = frozenset({"roster", "privacy"})
 
 
 def default_content_dir() -> Path:
@@ -117,7 +126,8 @@ def load_content(directory: Path | str | None = None) -> Content:
         display = _display(directory, filename)
         path = directory / filename
         if key in OPTIONAL_FILES and not path.exists():
-            raw[key], parsed[key] = {}, model()
+            absent = getattr(model, "absent", None)
+            raw[key], parsed[key] = {}, absent() if absent else model()
             continue
         try:
             data = read_yaml(path, display)
@@ -140,6 +150,7 @@ def load_content(directory: Path | str | None = None) -> Content:
         hospitals_file=parsed["hospitals"],
         calendar_file=parsed["calendar"],
         roster_file=parsed["roster"],
+        privacy_file=parsed["privacy"],
         version=digest.hexdigest()[:12],
     )
     for key, loc, message, fix in content.reference_problems():

@@ -627,7 +627,8 @@ class Content(BaseModel):
                              "（修改同意文字后，新申请会记录新的同意版本）。"))
         if not any(p in privacy.retention.text for p in phrases):
             problems.append(("privacy", ("retention", "text"),
-                             f"保存期限的说明里没有写“{phrases[-1]}”，与 after_service_years 不一致。",
+                             f"保存期限的说明里没有写“{phrases[-1]}”，"
+                             "与 after_service_years 不一致。",
                              "修改说明文字，使它与保存年数一致。"))
         return problems
 

@@ -49,3 +49,26 @@ def entries_for(db: Database, request_id: int) -> list[AuditLog]:
     with db.read_session() as session:
         return list(session.scalars(select(AuditLog).where(AuditLog.request_id == request_id)
                                     .order_by(AuditLog.at, AuditLog.id)))
+
+
+# staff actions that show a request's personal data (the request page, a full number, a file)
+ACCESS_ACTIONS = ("request_viewed", "personal_data_revealed", "document_downloaded")
+
+
+def access_entries(db: Database, *, actor: str | None = None, reference: str | None = None,
+                   since: Any = None, until: Any = None, limit: int = 500) -> list[AuditLog]:
+    """Who looked at which request's personal data and when, newest first (supervisors'
+    page). `since`/`until`: aware datetimes bounding `at`."""
+    query = select(AuditLog).where(AuditLog.action.in_(ACCESS_ACTIONS))
+    if actor:
+        query = query.where(AuditLog.actor == actor)
+    if reference:
+        query = query.where(AuditLog.request_id == select(ServiceRequest.id)
+                            .where(ServiceRequest.reference == reference).scalar_subquery())
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    if until is not None:
+        query = query.where(AuditLog.at < until)
+    with db.read_session() as session:
+        return list(session.scalars(query.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+                                    .limit(limit)))

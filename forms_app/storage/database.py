@@ -1,7 +1,8 @@
 """Engine, sessions and migrations.
 
 SQLite (the default) is set up for durability and concurrent writers: WAL journal,
-`synchronous=FULL` (an acknowledged request survives a power cut), a busy timeout, and write
+`synchronous=FULL` (an acknowledged request survives a power cut), `secure_delete` (deleted
+data is zeroed in the file), a busy timeout, and write
 transactions that take the write lock up front (`BEGIN IMMEDIATE`) so two writers never deadlock
 on a lock upgrade. PostgreSQL runs with its defaults (READ COMMITTED).
 
@@ -70,6 +71,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
+            # deleted or rewritten rows are overwritten with zeros, not left in free space
+            # (personal data deleted by the retention job is gone from the file, issue 14)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -19,6 +19,7 @@ from ..messages.texts import NOTIFY_EVENTS
 from .crypto import Crypto
 from .database import Database
 from .models import Outbox, ServiceRequest, utcnow
+from .withdrawal import messages_stopped
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ def send_pending(db: Database, crypto: Crypto, sender: Sender, limit: int = 500)
             row = session.get(Outbox, outbox_id)
             if row is None or row.sent_at is not None:
                 continue  # another sender got it
+            if messages_stopped(session, row.request_id):
+                session.delete(row)  # withdrawn or deleted since it was queued: never sent
+                continue
             recipient = crypto.decrypt_text(row.recipient_enc) if row.recipient_enc else ""
             message = OutgoingMessage(row.id, row.channel, recipient,
                                       row.recipient_masked or "", row.subject, row.body)
