@@ -4,6 +4,8 @@ in a message to the applicant: the reference signed with SECRET_KEY, valid LINK_
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -39,3 +41,21 @@ def link_reference(token: str) -> str | None:
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
+
+
+# -- submission tokens: bound to the browser session and the service they were issued for ----
+TOKENS_KEY = "issued_tokens"
+TOKENS_MAX = 10
+
+
+def issue_token(service_id: str) -> str:
+    """A new submission token for one rendering of `service_id`'s form, remembered in this
+    session: a resubmission of that form finds its request, nobody else's token does."""
+    token = secrets.token_urlsafe(24)
+    issued = [t for t in session.get(TOKENS_KEY, []) if isinstance(t, list) and len(t) == 2]
+    session[TOKENS_KEY] = (issued + [[token, service_id]])[-TOKENS_MAX:]
+    return token
+
+
+def token_is_ours(token: str | None, service_id: str) -> bool:
+    return bool(token) and [token, service_id] in session.get(TOKENS_KEY, [])

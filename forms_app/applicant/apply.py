@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import (
@@ -30,8 +29,9 @@ from ..extensions import csrf, limiter
 from ..storage import get_db
 from ..storage.requests import (
     load_summary,
+    token_taken,
 )
-from .access import allow_view, may_view
+from .access import allow_view, issue_token, may_view, token_is_ours
 from .forms import (
     RequestForm,
     field_errors,
@@ -91,7 +91,7 @@ def form(service_id: str) -> tuple[str, int]:
     service = _service_or_404(service_id)
     f = form_class_for(service_id)(formdata=None)
     f.today = shanghai_today()
-    f.submission_token.data = secrets.token_urlsafe(24)
+    f.submission_token.data = issue_token(service_id)
     return _render_form(f, service)
 
 
@@ -107,8 +107,12 @@ def submit(service_id: str) -> Any:
     today = shanghai_today()
     f = form_class_for(service_id)()
     f.today = today
-    if not f.submission_token.data or len(f.submission_token.data) > 64:
-        f.submission_token.data = secrets.token_urlsafe(24)
+    token = f.submission_token.data
+    if not token or len(token) > 64 or (not token_is_ours(token, service_id)
+                                        and token_taken(get_db(), token)):
+        # a token of a request this browser was not given it for (copied, another
+        # service's): never a way to that request's confirmation; a fresh submission
+        f.submission_token.data = issue_token(service_id)
 
     # files kept from an earlier try stand in for fields where nothing new was chosen
     chosen = set(f.files())

@@ -5,7 +5,6 @@ the same reference, messages and status page as an online applicant."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -15,6 +14,7 @@ from service_rules.identity import format_reference
 from service_rules.models import Service
 from service_rules.workflow import CHANNEL_HOTLINE, CONSENT_PHONE
 
+from ..applicant.access import issue_token, token_is_ours
 from ..applicant.forms import RequestForm, field_errors, field_groups
 from ..applicant.opening import (
     check_service_fields,
@@ -24,6 +24,8 @@ from ..applicant.opening import (
 )
 from ..applicant.uploads import check_uploads
 from ..content import get_rules
+from ..storage import get_db
+from ..storage.requests import token_taken
 from . import bp
 from .views import actor
 
@@ -58,7 +60,7 @@ def intake_form(service_id: str) -> Any:
     service = _service_or_404(service_id)
     form = form_class_for(service_id)(formdata=None)
     form.today = shanghai_today()
-    form.submission_token.data = secrets.token_urlsafe(24)
+    form.submission_token.data = issue_token(service_id)
     return _render(form, service)
 
 
@@ -68,8 +70,12 @@ def intake_submit(service_id: str) -> Any:
     today = shanghai_today()
     form = form_class_for(service_id)()
     form.today = today
-    if not form.submission_token.data or len(form.submission_token.data) > 64:
-        form.submission_token.data = secrets.token_urlsafe(24)
+    token = form.submission_token.data
+    if not token or len(token) > 64 or (not token_is_ours(token, service_id)
+                                        and token_taken(get_db(), token)):
+        # a token of a request this browser was not given it for (copied, another
+        # service's): never a way to that request's confirmation; a fresh submission
+        form.submission_token.data = issue_token(service_id)
     valid = form.validate()
     # documents are collected after the call (the flow's next steps): none is required here
     files = check_uploads(form, require_documents=False)

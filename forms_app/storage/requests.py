@@ -175,6 +175,12 @@ def reference_for_token(conn: Session | Connection, token: str) -> str | None:
     return conn.scalar(_REFERENCE_BY_TOKEN, {"token": token})
 
 
+def token_taken(db: Database, token: str) -> bool:
+    """Whether a request was already submitted with this form token."""
+    with db.read_connection() as conn:
+        return reference_for_token(conn, token) is not None
+
+
 def precheck(conn: Connection, crypto: Crypto, *, token: str, policy_number: str,
              id_number: str, use_id: str, year_start: dt.date) -> tuple[str | None, set[str]]:
     """(reference of an earlier submission with this form's token or None, {use_id} if a

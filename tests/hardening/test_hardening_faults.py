@@ -40,6 +40,7 @@ from tests.support.gunicorn_harness import (
     csrf_token,
     reference_from,
     second_opinion_submission,
+    submission_token,
 )
 from tests.support.hostile_cases import count_outcome
 
@@ -57,7 +58,8 @@ class Load:
     def __init__(self, server: GunicornServer, clients: int = CLIENTS):
         self.server = server
         self.acked: dict[str, Submission] = {}
-        self.unknown: list[Submission] = []        # sent, no answer (connection dropped)
+        # sent, no answer (connection dropped), with the browser session that sent it
+        self.unknown: list[tuple[Submission, Client]] = []
         self.refused: list[tuple[int, bytes]] = []  # answered, but not with a reference
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -65,20 +67,20 @@ class Load:
 
     def _run(self) -> None:
         client = Client(self.server.base_url, timeout=30)
-        try:
-            token = csrf_token(client.get(SUBMIT_PATH)[2])
-        except OSError:
-            return
         deadline = time.monotonic() + RUN_CAP_S
         for _ in range(MAX_PER_CLIENT):
             if self.stop.is_set() or time.monotonic() > deadline:
                 return
-            sub = second_opinion_submission(token)
+            try:  # each submission from a form page of its own, as a browser sends it
+                page = client.get(SUBMIT_PATH)[2]
+            except OSError:
+                continue
+            sub = second_opinion_submission(csrf_token(page), token=submission_token(page))
             try:
                 status, headers, body = client.post_multipart(SUBMIT_PATH, sub.fields, sub.files)
             except OSError:
                 with self.lock:
-                    self.unknown.append(sub)
+                    self.unknown.append((sub, client))
                 if self.stop.is_set():
                     return
                 continue
@@ -128,12 +130,15 @@ def crypto_of(server: GunicornServer) -> Any:
     return Crypto(server.data_key, server.hash_key)
 
 
-def resubmit_unknown(server: GunicornServer, unknown: list[Submission]) -> dict[str, Submission]:
-    """Send each submission whose answer was lost again, same token: one request each."""
+def resubmit_unknown(server: GunicornServer, unknown: list[tuple[Submission, Client]]
+                     ) -> dict[str, Submission]:
+    """Send each submission whose answer was lost again from the same browser (its session
+    cookie), same form token: one request each."""
     acked: dict[str, Submission] = {}
-    client = Client(server.base_url)
-    token = csrf_token(client.get(SUBMIT_PATH)[2])
-    for sub in unknown:
+    for sub, sender in unknown:
+        client = Client(server.base_url)
+        client.cookies = dict(sender.cookies)
+        token = csrf_token(client.get(SUBMIT_PATH)[2])
         fields = [(k, token if k == "csrf_token" else v) for k, v in sub.fields]
         status, headers, body = client.post_multipart(SUBMIT_PATH, fields, sub.files)
         ref = reference_from(status, headers)
@@ -174,7 +179,7 @@ def crash_and_recover(server: GunicornServer) -> None:
         # the answer was lost, the request may or may not be stored: sending it again
         # gives one request either way
         again = resubmit_unknown(server, load.unknown)
-        tokens_stored_once(str(server.database_url), load.unknown)
+        tokens_stored_once(str(server.database_url), [sub for sub, _c in load.unknown])
         assert acknowledged_problems(str(server.database_url), server.upload_dir, crypto,
                                      again, PDF_BYTES) == []
         stored = count_requests(str(server.database_url))

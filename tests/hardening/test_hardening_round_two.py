@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 from forms_app.storage import files as files_module
 from forms_app.storage.models import ServiceRequest
 from forms_app.storage.requests import AlreadyUsed, create_request
-from tests.support.forms import VALID_ID, hidden, post_form, valid_data
+from tests.support.forms import VALID_ID, hidden, make_id, post_form, valid_data
 from tests.support.staff import PASSWORD, STAFF, add_staff, new_request, sign_in
 from tests.support.storage import new_request as stored_request
 from tests.support.storage import parts
@@ -323,3 +323,28 @@ def test_line_breaks_in_next_are_ignored_after_sign_in(make_app, target: str) ->
     assert resp.status_code in (302, 400)
     location = resp.headers.get("Location", "")
     assert "\n" not in location and "\r" not in location
+
+
+def test_a_form_token_opens_only_its_own_browsers_request(make_app, rules) -> None:
+    """A token copied into another browser, or onto another service's form, is not a key to
+    the request it was submitted with: that browser gets a request of its own (or a refusal),
+    never the other one's confirmation."""
+    app = make_app()
+    first = app.test_client()
+    page = first.get("/apply/second_opinion").get_data(as_text=True)
+    mine = {"csrf_token": hidden(page, "csrf_token"),
+            "submission_token": hidden(page, "submission_token")}
+    done = post_form(first, "second_opinion", mine, valid_data(rules, "second_opinion"))
+    assert done.status_code == 303
+    again = post_form(first, "second_opinion", mine, valid_data(rules, "second_opinion"))
+    assert again.headers["Location"] == done.headers["Location"]  # a double submit: same one
+
+    stranger = app.test_client()
+    other_page = stranger.get("/apply/genetic_testing").get_data(as_text=True)
+    copied = {"csrf_token": hidden(other_page, "csrf_token"),
+              "submission_token": mine["submission_token"]}
+    data = valid_data(rules, "genetic_testing")
+    data["insured_name"], data["id_number"] = "李四", make_id("11010519800101001")
+    resp = post_form(stranger, "genetic_testing", copied, data)
+    assert resp.status_code == 303 and resp.headers["Location"] != done.headers["Location"]
+    assert count_requests(app) == 2

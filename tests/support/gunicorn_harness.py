@@ -319,14 +319,23 @@ class Submission:
     files: list[FileItem]
 
 
-def second_opinion_submission(csrf: str, pdf: bytes = PDF_BYTES, name: str | None = None
-                              ) -> Submission:
-    """Fresh identity, policy and submission token each call (never "already used")."""
+def submission_token(page: bytes) -> str:
+    m = re.search(rb'name="submission_token"[^>]*value="([^"]+)"', page) or \
+        re.search(rb'value="([^"]+)"[^>]*name="submission_token"', page)
+    if not m:
+        raise AssertionError("no submission_token in the page")
+    return html.unescape(m.group(1).decode())
+
+
+def second_opinion_submission(csrf: str, pdf: bytes = PDF_BYTES, name: str | None = None,
+                              token: str | None = None) -> Submission:
+    """Fresh identity, policy and (unless the form's own `token` is given) submission token
+    each call (never "already used")."""
     today = shanghai_today()
     ident = valid_id_number()
     phone = valid_phone()
     policy = "HB" + secrets.token_hex(6).upper()
-    token = secrets.token_urlsafe(24)
+    token = token or secrets.token_urlsafe(24)
     name = name or "测试" + "".join(secrets.choice("甲乙丙丁戊己庚辛壬癸") for _ in range(2))
     fields: list[tuple[str, str | bytes]] = [
         ("csrf_token", csrf),
