@@ -26,6 +26,7 @@ from ..storage.documents import RequestClosedForDocuments, add_documents
 from ..storage.requests import RequestSummary, check_status_pair, load_summary
 from .access import allow_view, link_reference, may_view
 from .forms import DocumentsForm, StatusForm, field_errors, validate_keeping_values
+from .privacy import privacy_context
 from .uploads import check_files
 from .viewmodels import request_view
 
@@ -104,7 +105,8 @@ def _status_page(req: RequestSummary, form: DocumentsForm | None = None,
     if form is None and view.asked_for:
         form = _documents_form(req, formdata=None)
     return render_template("applicant/status.html", view=view, documents_form=form,
-                           errors=field_errors(form) if form is not None else []), status
+                           errors=field_errors(form) if form is not None else [],
+                           **privacy_context(req.reference)), status
 
 
 @bp.post("/<reference>/documents")

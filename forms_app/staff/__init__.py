@@ -17,7 +17,15 @@ from flask import Blueprint, Flask
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
                static_folder="static", cli_group=None)
 
-from . import auth, cli, intake, register, reports, views  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    access_log,
+    auth,
+    cli,
+    intake,
+    register,
+    reports,
+    views,
+)
 
 
 def init_app(app: Flask) -> None:

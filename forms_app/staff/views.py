@@ -22,6 +22,7 @@ from service_rules.eligibility import VERIFICATION_NAMES
 from service_rules.identity import format_reference, normalise_reference
 from service_rules.models import ACTOR_NAMES
 from service_rules.promises import flow_progress, snapshot_model
+from service_rules.retention import DELETED_NAMES
 from service_rules.wording import chinese_date
 from service_rules.workflow import (
     BY_APPLICANT,
@@ -52,8 +53,9 @@ from ..storage.casework import (
     request_day,
 )
 from ..storage.files import read as read_upload
-from ..storage.models import ServiceRequest
+from ..storage.models import ServiceRequest, utcnow
 from ..storage.register import import_by_id
+from ..storage.withdrawal import privacy_state, recently_withdrawn
 from . import bp
 from .forms import (
     EventForm,
@@ -120,6 +122,8 @@ AUDIT_NAMES = {
     "personal_data_revealed": "显示完整号码", "document_downloaded": "下载资料",
     "report_exported": "导出报表", "roster_imported": "导入保单名册",
     "roster_refused": "保单名册未导入",
+    "request_withdrawn": "申请人撤回申请", "consent_withdrawn": "申请人撤回同意",
+    "personal_data_deleted": "删除个人信息", "data_copy_downloaded": "申请人下载个人信息副本",
 }
 
 
@@ -156,12 +160,14 @@ def queue() -> Any:
         status, statuses = "all", None
     requests = load_requests(get_db(), statuses=statuses, service_id=service_id,
                              city_id=city_id)
+    # withdrawn requests leave the open queue at once: the last week's are listed above it
+    withdrawn = recently_withdrawn(get_db(), utcnow() - dt.timedelta(days=7))
     rows = queue_rows(rules, requests, today())
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.entry.urgency] = counts.get(row.entry.urgency, 0) + 1
     return render_template(
-        "staff/queue.html", rows=rows, counts=counts, content=content,
+        "staff/queue.html", rows=rows, counts=counts, content=content, withdrawn=withdrawn,
         search_form=SearchForm(formdata=None),
         filters={"service": service_id or "", "city": city_id or "", "status": status},
         status_choices=[("active", "未完成（待处理和处理中）"), ("closed", "已结束"),
@@ -274,6 +280,8 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         rules_current=req.content_version == content.version,
         register_import=import_by_id(get_db(), req.register_import_id),
         verification_names=VERIFICATION_NAMES,
+        privacy=privacy_state(get_db(), req.reference), deleted_names=DELETED_NAMES,
+        grace_days=content.privacy_file.retention.withdrawn_grace_days,
     ), status
 
 
@@ -343,6 +351,9 @@ def add_event(reference: str, event_id: str) -> Any:
 def reveal(reference: str) -> Any:
     """Show a personal number in full: a deliberate action, written to the audit log."""
     req = _request_or_404(reference)
+    if req.personal_data_deleted_at is not None:
+        flash("这个申请的个人信息已经删除，没有可以显示的号码。")
+        return redirect(url_for("staff.request_page", reference=req.reference), 303)
     form = RevealForm()
     field = form.field.data if form.validate() else None
     if field not in REVEALABLE:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from service_rules import Rules
 from service_rules.deadlines import shanghai_date
 from service_rules.promises import PromiseState, compute_promises, snapshot_model
+from service_rules.retention import WITHDRAWN_EVENT, WITHDRAWN_EVENT_NAME
 from service_rules.workflow import (
     CLOSED_STATUSES,
     CLOSING_EVENTS,
@@ -53,6 +54,8 @@ def event_name(rules: Rules, snapshot: dict[str, Any], event_id: str) -> str:
     if data:
         return str(data["name"])
     found = rules.content.event_by_id.get(event_id)
+    if found is None and event_id == WITHDRAWN_EVENT:
+        return WITHDRAWN_EVENT_NAME  # recorded by the applicant, not an event of the content
     return found.name if found else event_id
 
 

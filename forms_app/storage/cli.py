@@ -1,7 +1,9 @@
-"""Storage commands: `flask --app forms_app db-upgrade | rotate-keys | sweep-uploads`."""
+"""Storage commands: `flask --app forms_app db-upgrade | rotate-keys | sweep-uploads |
+apply-retention`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -9,6 +11,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
+
+from service_rules.deadlines import shanghai_today
 
 from . import get_crypto, get_db, pending
 from .files import fsync_dir
@@ -71,3 +75,33 @@ def register_cli(app: Flask) -> None:
                 removed += 1
         kept = pending.sweep(upload_dir)
         click.echo(f"removed {removed} orphaned files and {kept} files kept for abandoned forms")
+
+    register_retention_cli(app)
+
+
+def _today() -> dt.date:
+    """Today in Asia/Shanghai, or `TODAY` from the config (a date or a callable: tests)."""
+    value = current_app.config.get("TODAY")
+    value = value() if callable(value) else value
+    return value if isinstance(value, dt.date) else shanghai_today()
+
+
+def register_retention_cli(app: Flask) -> None:
+    @app.cli.command("apply-retention")
+    @click.option("--loop", is_flag=True, help="Keep running: a scheduled worker.")
+    @click.option("--interval", default=3600, show_default=True, help="seconds between runs")
+    @click.option("--limit", default=1000, show_default=True, help="requests per run")
+    def apply_retention_command(loop: bool, interval: int, limit: int) -> None:
+        """Delete the personal data and files of requests whose retention has run out, and of
+        withdrawn ones after the grace period (content/privacy.yaml). Safe on several hosts."""
+        from ..content import get_rules
+        from .retention import apply_retention
+
+        settings = get_rules().content.privacy_file.retention
+        while True:
+            report = apply_retention(get_db(), Path(current_app.config["UPLOAD_DIR"]),
+                                     settings, _today(), limit=limit)
+            click.echo(report.line())
+            if not loop:
+                return
+            time.sleep(interval)

@@ -28,7 +28,7 @@ def service_url(service_id: str) -> str:
 
 
 def test_every_page_is_built(site: Site) -> None:
-    expected = {"", "coverage/", "hospitals/", "working-days/", "faq/"}
+    expected = {"", "coverage/", "hospitals/", "working-days/", "faq/", "privacy/"}
     expected |= {service_url(s.id) for s in site.rules.content.services}
     assert set(site.pages()) == expected
 
