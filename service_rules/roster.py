@@ -102,6 +102,11 @@ def parse_date(value: object) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        try:  # the common case first: about 20 times faster than the patterns
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
     text = _text(value).translate(_FULLWIDTH)
     text = text.split(" ")[0].split("T")[0]  # "2025-03-01 00:00:00" from some exports
     for pattern in _DATE_RES:
@@ -114,19 +119,45 @@ def parse_date(value: object) -> dt.date | None:
     return None
 
 
+def _status_words(roster: RosterFile) -> dict[str, str]:
+    return {heading_key(w): status for status in (IN_FORCE, LAPSED, CANCELLED)
+            for w in getattr(roster.statuses, status)}
+
+
 def status_of(value: object, roster: RosterFile) -> str | None:
-    word = heading_key(value)
-    for status in (IN_FORCE, LAPSED, CANCELLED):
-        if word in {heading_key(w) for w in getattr(roster.statuses, status)}:
-            return status
-    return None
+    return _status_words(roster).get(heading_key(value))
 
 
 def parse_row(line: int, values: Sequence[object], columns: ColumnMap, roster: RosterFile,
               today: dt.date) -> RosterRow | RefusedRow | None:
     """One data row: the record, every reason it is refused, or None for an empty row."""
+    return RowParser(columns, roster, today).parse(line, values)
+
+
+class RowParser:
+    """`parse_row` with what does not change from row to row worked out once (a roster can
+    have a million rows)."""
+
+    def __init__(self, columns: ColumnMap, roster: RosterFile, today: dt.date):
+        self.columns = columns
+        self.roster = roster
+        self.today = today
+        self.latest = today + dt.timedelta(days=3 * 366)
+        self.statuses = _status_words(roster)
+        self.status_list = "、".join(w for s in (IN_FORCE, LAPSED, CANCELLED)
+                                     for w in getattr(roster.statuses, s))
+
+    def parse(self, line: int, values: Sequence[object]) -> RosterRow | RefusedRow | None:
+        return _parse(self, line, values)
+
+
+def _parse(p: RowParser, line: int, values: Sequence[object]
+           ) -> RosterRow | RefusedRow | None:
+    positions = p.columns.positions
+    today = p.today
+
     def cell(field: str) -> object:
-        pos = columns.positions.get(field)
+        pos = positions.get(field)
         return values[pos] if pos is not None and pos < len(values) else None
 
     if all(_text(v) == "" for v in values):
@@ -169,7 +200,7 @@ def parse_row(line: int, values: Sequence[object], columns: ColumnMap, roster: R
         if day is None:
             reasons.append(f"{label}“{_text(raw)[:20]}”无法识别，"
                            "应写成 年-月-日，例如 2025-03-01。")
-        elif day < EARLIEST or day > today + dt.timedelta(days=3 * 366):
+        elif day < EARLIEST or day > p.latest:
             reasons.append(f"{label} {day.isoformat()} 不像真实的日期，请核对年份。")
         else:
             dates[field] = day
@@ -180,12 +211,10 @@ def parse_row(line: int, values: Sequence[object], columns: ColumnMap, roster: R
             reasons.append("首次生效日期晚于本期保险起期（首次生效日期应是第一次投保生效的日期）。")
 
     status_raw = cell("status")
-    status = status_of(status_raw, roster)
+    status = p.statuses.get(heading_key(status_raw))
     if status is None:
-        words = "、".join(w for s in (IN_FORCE, LAPSED, CANCELLED)
-                         for w in getattr(roster.statuses, s))
         shown = _text(status_raw)[:20]
-        reasons.append(f"保单状态“{shown}”无法识别，可以写：{words}。" if shown
+        reasons.append(f"保单状态“{shown}”无法识别，可以写：{p.status_list}。" if shown
                        else "保单状态为空。")
 
     waiting: int | None = None

@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, FileField
 
 from ..content import get_rules
+from ..extensions import csrf
 from ..storage import get_crypto, get_db
 from ..storage.register import (
     REFUSED,
@@ -59,6 +60,7 @@ def register_page() -> Any:
 
 
 @bp.post("/register")
+@csrf.exempt  # checked by form.validate(), after the larger body limit below is set
 def register_import() -> Any:
     if not _may_import():
         abort(403)

@@ -47,8 +47,8 @@ from service_rules.roster import (
     RefusedRow,
     RosterFileError,
     RosterRow,
+    RowParser,
     map_columns,
-    parse_row,
 )
 from service_rules.workflow import NOT_USED_STATUSES
 
@@ -153,6 +153,10 @@ def import_roster(db: Database, crypto: Crypto, roster: RosterFile, stream: IO[b
                 "file_format": "", "file_sha256": report.file_sha256, "outcome": APPLIED,
                 "rows_read": 0, "added": 0, "changed": 0, "unchanged": 0, "refused": 0,
                 "refused_rows": []}).inserted_primary_key[0]
+            if conn.dialect.name == "postgresql":
+                # the lookups by chunk must use the id_hash index: a table just filled by COPY
+                # has no statistics yet and the planner scanned all of it for every chunk
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             _import_rows(conn, crypto, roster, stream, report, today, chunk_rows)
             if report.rows_read == 0:
                 raise RosterFileError("文件里只有列标题，没有数据行。")
@@ -210,8 +214,9 @@ def _import_rows(conn: Connection, crypto: Crypto, roster: RosterFile, stream: I
             if all(v is None or str(v).strip() == "" for v in values):
                 continue  # blank lines above the headings
             columns = map_columns(values, roster)
+            parser = RowParser(columns, roster, today)
             continue
-        parsed = parse_row(line, values, columns, roster, today)
+        parsed = parser.parse(line, values)
         if parsed is None:
             continue
         report.rows_read += 1
@@ -278,11 +283,36 @@ def _write_chunk(conn: Connection, crypto: Crypto, chunk: list[RosterRow],
         else:
             updates.append({"_id": found.id, **values})
     if inserts:
-        conn.execute(insert(_RECORDS), inserts)
+        if conn.dialect.name == "postgresql":
+            _copy(conn, inserts)
+        else:  # the driver's executemany: SQLAlchemy's per-row parameter work halved the rate
+            conn.exec_driver_sql(_SQLITE_INSERT, [
+                tuple(d.isoformat() if isinstance(d := row[c], dt.date) else d
+                      for c in _COPY_COLUMNS) for row in inserts])
         report.added += len(inserts)
     if updates:
         conn.execute(_UPDATE, updates)
         report.changed += len(updates)
+
+
+_COPY_COLUMNS = ("policy_number", "id_hash", "id_number_enc", "id_number_masked",
+                 "insured_name", "first_effective", "period_start", "period_end", "status",
+                 "waiting_period_days", "plan", "row_hash", "import_id", "source_line")
+
+
+_SQLITE_INSERT = (f"INSERT INTO policy_record ({', '.join(_COPY_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _COPY_COLUMNS)})")
+
+
+def _copy(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: new records by COPY in the import's transaction (an INSERT of many VALUES
+    took four times as long)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur, cur.copy(
+            f"COPY policy_record ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in _COPY_COLUMNS))
 
 
 # -- reading the register -----------------------------------------------------------------------

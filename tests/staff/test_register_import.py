@@ -239,3 +239,31 @@ def test_refused_calmly_when_content_says_so(tmp_path: Path, content_copy: Path)
         assert stored(app) == []
     finally:
         get_db_of(app).dispose()
+
+
+def test_console_upload_checks_csrf_and_allows_a_roster_above_the_form_limit(
+        tmp_path: Path) -> None:
+    # the applicant forms' body limit is small here; a roster may be larger
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True, MAX_CONTENT_LENGTH=4000)
+    try:
+        _add(app, "chief", "--supervisor")
+        client = app.test_client()
+        login = client.get("/staff/login").get_data(as_text=True)
+        assert client.post("/staff/login", data={
+            "username": "chief", "password": PASSWORD,
+            "csrf_token": hidden(login, "csrf_token")}).status_code == 302
+        rows = [record(policy=f"P-{i:05d}", first=FIRST, start=START, end=END)
+                for i in range(200)]
+        body = write_csv(tmp_path / "big.csv", rows).read_bytes()
+        assert len(body) > 4000
+        forged = client.post("/staff/register", data={"roster": (io.BytesIO(body), "big.csv")},
+                             content_type="multipart/form-data")
+        assert forged.status_code == 400 and "import-report" not in forged.get_data(as_text=True)
+        token = hidden(client.get("/staff/register").get_data(as_text=True), "csrf_token")
+        done = client.post("/staff/register", data={"roster": (io.BytesIO(body), "big.csv"),
+                                                   "csrf_token": token},
+                           content_type="multipart/form-data")
+        assert done.status_code == 200
+        assert soup(done.text).select_one("#import-report")["data-added"] == "200"
+    finally:
+        get_db_of(app).dispose()
