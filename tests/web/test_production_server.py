@@ -131,3 +131,34 @@ def test_an_upload_over_a_slow_link_succeeds(server: ProductionServer) -> None:
                (line.partition(":") for line in rest.split("\r\n\r\n")[0].split("\r\n"))}
     assert elapsed > 30
     assert reference_from(status, headers) is not None, reply[:300]
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection((HOST, port), timeout=20) as sock:
+        sock.sendall(request)
+        reply = b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            reply += data
+            if b"\r\n\r\n" in reply and len(reply) > 200:
+                break
+    return reply
+
+
+def test_a_bad_chunk_size_is_a_400_not_a_500(server: ProductionServer) -> None:
+    reply = raw_exchange(server.port, (
+        f"POST {SUBMIT_PATH} HTTP/1.1\r\nHost: {HOST}\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
+        "zz\r\nabc\r\n0\r\n\r\n").encode())
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+
+
+def test_line_breaks_in_a_path_forge_no_log_line(server: ProductionServer) -> None:
+    reply = raw_exchange(server.port, (
+        "GET /apply/x%0d%0aforms_app%20ERROR%20forged HTTP/1.1\r\n"
+        f"Host: {HOST}\r\nConnection: close\r\n\r\n").encode())
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+    log = server.error_log.read_text(errors="replace")
+    assert "\nforms_app ERROR forged" not in log and "ERROR forged" not in log
