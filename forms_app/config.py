@@ -89,7 +89,9 @@ SETTINGS: tuple[Setting, ...] = (
             "failed sign-ins per staff account before it must wait"),
     Setting("STAFF_SESSION_LIFETIME", int, _const(8 * 3600), "seconds a staff session lasts"),
     Setting("BENCHMARK_ENDPOINTS", bool, _const(False), "bare endpoint for benchmarks only"),
-    Setting("OUTBOX_SENDER", str, _const("log"), "log or smtp"),
+    Setting("OUTBOX_SENDER", str, _const("log"), "log (not delivered), smtp or aliyun"),
+    Setting("PUBLIC_BASE_URL", str, _const(""),
+            "public address of the app, for the status link in messages (empty: no link)"),
     Setting("SMTP_HOST", str, _const(""), "SMTP server"),
     Setting("SMTP_PORT", int, _const(587), "SMTP port"),
     Setting("SMTP_STARTTLS", bool, _const(True), "STARTTLS before sign-in"),
@@ -98,6 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_FROM", str, _const("noreply@localhost"), "sender address"),
     Setting("SMTP_TO_TEMPLATE", str, _const("{phone}@localhost"),
             "recipient address, e.g. an e-mail-to-SMS gateway"),
+    Setting("SMS_ACCESS_KEY_ID", str, _const(""), "Alibaba Cloud SMS AccessKey ID"),
+    Setting("SMS_ACCESS_KEY_SECRET", str, _const(""), "Alibaba Cloud SMS AccessKey secret"),
+    Setting("SMS_SIGN_NAME", str, _const(""), "approved SMS sign name (签名)"),
+    Setting("SMS_TEMPLATE_CODE", str, _const(""),
+            "approved SMS template whose text is ${content}"),
+    Setting("SMS_ENDPOINT", str, _const("https://dysmsapi.aliyuncs.com"), "SendSms endpoint"),
 )
 SECRETS: dict[str, Callable[[], str]] = {
     "SECRET_KEY": lambda: secrets.token_hex(32),

@@ -20,6 +20,7 @@ from service_rules.promises import Snapshot, compute_promises, snapshot_service
 from service_rules.workcalendar import CalendarRangeError
 
 from ..content import get_rules
+from ..messages.links import status_link_maker
 from ..storage import get_crypto, get_db, upload_dir
 from ..storage.register import assess
 from ..storage.requests import AlreadyUsed, NewRequest, create_request, snapshot_digest
@@ -139,6 +140,7 @@ def open_request(f: RequestForm, service: Service,
         channel=channel, recorded_by=recorded_by, consent_method=consent_method,
         consent_version=consent_version(content.product.sensitive_consent),
         notice_version=content.privacy_file.version if content.privacy_file.present else None,
+        status_link=status_link_maker(current_app.config),
     )
     try:
         reference, created = create_request(get_db(), crypto, upload_dir(), new,

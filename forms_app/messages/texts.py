@@ -1,7 +1,9 @@
 """The texts sent to the applicant when something happens on their request. Pure functions.
 
 Message bodies hold no personal data (no name, no ID or phone number): the reference number,
-the service, the step, the new promised date and the hotline.
+the service, the step, the new promised date, the hotline and the status link (the reference
+and a signature, see `links.py`). The link comes last, with nothing after it, so no phone
+takes a following character for part of the address.
 """
 
 from __future__ import annotations
@@ -23,9 +25,33 @@ NOTIFY_EVENTS = frozenset({
 })
 
 
+def submission_message(*, product_name: str, service_name: str, reference: str,
+                       promises: list[Mapping[str, Any]], hotline: str,
+                       status_link: str | None = None) -> str:
+    """The text sent when a request is received: its reference, what is promised by when
+    (`promises` as stored in `initial_promises`, only those still due) and the status link."""
+    parts = [f"【{product_name}】我们已收到您的{service_name}申请，"
+             f"编号 {format_reference(reference)}。"]
+    for p in promises:
+        if p.get("date"):
+            mark = "（暂定）" if p.get("provisional") else ""
+            due = chinese_date(dt.date.fromisoformat(p["date"]), weekday=False)
+            parts.append(f"我们将最晚于{due}{mark}{p['promise']}。")
+        elif p.get("sentence"):
+            # the clock has not started yet (e.g. records still to collect): the rule itself
+            parts.append(f"{str(p['sentence']).rstrip('。')}，日期确定后我们会告诉您。")
+    parts.append(f"如有疑问请致电服务热线 {hotline}。")
+    return _with_link("".join(parts), status_link)
+
+
+def _with_link(text: str, status_link: str | None) -> str:
+    return f"{text}查看办理进度：{status_link}" if status_link else text
+
+
 def event_message(*, product_name: str, service_name: str, reference: str, event_name: str,
                   event_id: str, details: Mapping[str, Any], promises: list[PromiseState],
-                  hotline: str, hospital_name: str | None = None) -> str:
+                  hotline: str, hospital_name: str | None = None,
+                  status_link: str | None = None) -> str:
     """The text sent to the applicant for one recorded event (plain, calm Chinese)."""
     parts = [f"【{product_name}】您的{service_name}申请（编号 {format_reference(reference)}）"
              f"有新进展：{event_name}。"]
@@ -51,4 +77,4 @@ def event_message(*, product_name: str, service_name: str, reference: str, event
             due = chinese_date(p.deadline.date, weekday=False)
             parts.append(f"我们将最晚于{due}{mark}{p.promise}。")
     parts.append(f"如有疑问请致电服务热线 {hotline}。")
-    return "".join(parts)
+    return _with_link("".join(parts), status_link)

@@ -38,6 +38,7 @@ from service_rules.workflow import (
 )
 
 from ..content import get_rules
+from ..messages.links import status_link_maker
 from ..storage import audit, get_crypto, get_db, upload_dir
 from ..storage.casework import (
     EventNotAllowed,
@@ -299,6 +300,12 @@ def request_page(reference: str) -> Any:
     return _render_request(req)
 
 
+def _status_link(reference: str) -> str | None:
+    """The applicant's status link for the message of an event (PUBLIC_BASE_URL set)."""
+    make = status_link_maker(current_app.config)
+    return make(reference) if make else None
+
+
 @bp.post("/requests/<reference>/events/<event_id>")
 def add_event(reference: str, event_id: str) -> Any:
     req = _request_or_404(reference)
@@ -327,7 +334,8 @@ def add_event(reference: str, event_id: str) -> Any:
     try:
         done = record_event(get_db(), get_rules(), req.reference, event_id, data["event_date"],
                             event_details(event_id, data), actor(),
-                            hospital_name=hospital.name if hospital else None)
+                            hospital_name=hospital.name if hospital else None,
+                            status_link=_status_link(req.reference))
     except RequestClosed:
         flash("这个申请已经结束，不能再记录新的进展。")
         return redirect(url_for("staff.request_page", reference=req.reference), 303)

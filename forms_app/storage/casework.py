@@ -153,8 +153,10 @@ class Recorded:
 
 def record_event(db: Database, rules: Rules, reference: str, event_id: str,
                  event_date: dt.date, details: dict[str, Any], actor: str,
-                 hospital_name: str | None = None) -> Recorded:
-    """Record a staff event on a request (see the module docstring)."""
+                 hospital_name: str | None = None, status_link: str | None = None
+                 ) -> Recorded:
+    """Record a staff event on a request (see the module docstring); `status_link` (made by
+    the caller, who has the app's secret) goes at the end of the applicant's message."""
     with db.write_session() as s:
         query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
             .where(ServiceRequest.reference == reference)
@@ -194,6 +196,7 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
             service_name=service.name, reference=req.reference,
             event_name=event_name(rules, req.service_snapshot, event_id), event_id=event_id,
             details=stored, promises=still_due, hospital_name=hospital_name,
+            status_link=status_link,
             hotline=product.get("hotline", {}).get("display",
                                                    rules.content.product.hotline.display))
         queued = queue_event_message(s, req, event_id, body)

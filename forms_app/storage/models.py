@@ -240,6 +240,8 @@ class Outbox(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # not before this time (migration 0008): a worker's claim while it sends, then the back-off
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffUser(Base):

@@ -46,6 +46,7 @@ from .models import (
     ServiceSnapshot,
     utcnow,
 )
+from .outbox import queue_submission_message
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class NewRequest:
     register_import_id: int | None = None
     register_note: str | None = None
     policy_year_start: dt.date | None = None
+    # reference -> the applicant's status link for the submission message (None: no link);
+    # made by the layer that has the app's secret and public address (messages/links.py)
+    status_link: Callable[[str], str] | None = None
 
 
 def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
@@ -364,6 +368,13 @@ def _insert(conn: Connection, crypto: Crypto, new: NewRequest, row: dict[str, An
     if documents:
         conn.execute(_INSERT_DOCUMENT, [{**d, "request_id": request_id} for d in documents])
     conn.execute(_INSERT_AUDIT, {**audit, "request_id": request_id})
+    # the applicant's "received" message, in the same transaction: it exists exactly when
+    # the request does (a duplicate submission never gets here, so never a second message)
+    queue_submission_message(
+        conn, request_id=request_id, reference=reference, request_row=request,
+        snapshot=new.service_snapshot, promises=new.initial_promises,
+        recorded={"request", *new.events}, now=now,
+        status_link=new.status_link(reference) if new.status_link else None)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def test_a_message_never_announces_a_promise_already_kept(console) -> None:
                       details={"admission_date": "2026-12-15"})
     assert post_event(staff, ref, "billing_accepted", D(2026, 12, 1)).status_code == 303
     with app.app_context(), get_db().read_session() as s:
-        [message] = list(s.scalars(select(Outbox)))
+        _submitted, message = list(s.scalars(select(Outbox).order_by(Outbox.id)))
     assert "确认启动直付服务" in message.body
     assert "回复是否启动直付服务" not in message.body  # kept by this very event
 

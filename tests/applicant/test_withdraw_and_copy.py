@@ -50,10 +50,11 @@ def test_withdrawing_a_request_stops_it_in_the_queue_and_its_messages(console) -
     app, staff = console
     ref = make_request(app, person(1), request_date=D(2026, 12, 1))
     other = make_request(app, person(2), request_date=D(2026, 12, 1))
-    # staff record a step: a message is queued for each request, not sent yet
+    # staff record a step: a message is queued for each request (after the one of its
+    # submission), not sent yet
     for r in (ref, other):
         assert post_event(staff, r, "identity_confirmed", D(2026, 12, 1)).status_code == 303
-    assert _queued(app, ref) == 1
+    assert _queued(app, ref) == 2
 
     phone = open_link(app, ref)
     status = phone.get(f"/status/{ref}").text
@@ -91,7 +92,7 @@ def test_withdrawing_a_request_stops_it_in_the_queue_and_its_messages(console) -
     with app.app_context():
         sender = RecordingSender()
         send_pending(get_db(), get_crypto(), sender)
-    assert [m.subject for m in sender.sent] == [f"申请 {other[:4]}-{other[4:]}"]
+    assert [m.subject for m in sender.sent] == [f"申请 {other[:4]}-{other[4:]}"] * 2
 
 
 def test_a_message_queued_before_the_withdrawal_committed_is_not_sent(console) -> None:
@@ -184,7 +185,8 @@ def test_the_data_copy_contains_exactly_what_is_stored(console) -> None:
     assert [d["sha256"] for d in data["documents"]] == [d.sha256 for d in docs]
     files = [n for n in archive.namelist() if n.startswith("documents/")]
     assert len(files) == 1 and archive.read(files[0]) == who.file
-    assert [m["recipient"] for m in data["messages"]] == [who.applicant_phone]
+    # the submission message and the step's
+    assert [m["recipient"] for m in data["messages"]] == [who.applicant_phone] * 2
     assert who.name in summary and who.id_number in summary and "已电话核实" in summary
     assert "staff" in {a["by"] for a in data["activity"]}
     assert "wang.fang" not in resp.data.decode("latin-1")  # staff by role only

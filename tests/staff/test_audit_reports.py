@@ -155,21 +155,24 @@ def test_outbox_sent_by_command_with_the_phone_masked(
     post_event(staff, ref, "records_complete", D(2026, 3, 4))
     due = expected_due(app, D(2026, 3, 4), 10)
     with app.app_context(), get_db().read_session() as s:
-        [message] = list(s.scalars(select(Outbox)))
+        submitted, message = list(s.scalars(select(Outbox).order_by(Outbox.id)))
+    assert "已收到" in submitted.body and submitted.recipient_masked == "138****8000"
     assert message.recipient_masked == "138****8000" and message.sent_at is None
     assert f"{due.year}年{due.month}月{due.day}日" in message.body
     assert f"{ref[:4]}-{ref[4:]}" in message.body
 
     caplog.set_level(logging.INFO, logger="forms_app.messages.senders")
     result = app.test_cli_runner().invoke(args=["send-outbox"], env={"OUTBOX_SENDER": "log"})
-    assert result.exit_code == 0 and "sent 1, failed 0" in result.output
+    # the log sender delivers nothing, and says so
+    assert result.exit_code == 0 and "written to the log 2, delivered 0" in result.output
+    assert "failed 0" in result.output
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "138****8000" in logged and PHONE not in logged and ID_NUMBER not in logged
     assert "张三" not in logged
     with app.app_context(), get_db().read_session() as s:
-        assert s.scalar(select(Outbox.sent_at)) is not None
+        assert all(s.scalars(select(Outbox.sent_at)))
     result = app.test_cli_runner().invoke(args=["send-outbox"])
-    assert "sent 0" in result.output
+    assert "written to the log 0" in result.output
 
 
 def test_a_failing_sender_is_retried(app: Flask, staff: FlaskClient, clock: Clock,
@@ -189,13 +192,16 @@ def test_a_failing_sender_is_retried(app: Flask, staff: FlaskClient, clock: Cloc
             self.sent.append(message)
 
     with app.app_context():
-        report = send_pending(get_db(), get_crypto(), Broken())
-        assert (report.sent, report.failed) == (0, 1)
+        report = send_pending(get_db(), get_crypto(), Broken())  # submission + step
+        assert (report.sent, report.failed) == (0, 2)
         with get_db().read_session() as s:
             row = s.scalar(select(Outbox))
             assert row.attempts == 1 and "ConnectionError" in row.last_error
         recorder = Recorder()
-        assert send_pending(get_db(), get_crypto(), recorder).sent == 1
+        # not again at once (the back-off), but after it
+        assert send_pending(get_db(), get_crypto(), recorder).sent == 0
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
+        assert send_pending(get_db(), get_crypto(), recorder, now=later).sent == 2
         assert recorder.sent[0].recipient == PHONE   # decrypted for the sender only
 
 

@@ -194,8 +194,9 @@ def test_full_journey(name: str, app: Flask, staff: FlaskClient, clock: Clock,
                 if r.action == "event_recorded"]
     assert recorded == [(e, d.isoformat()) for e, d, _f in journey.steps]
     assert all(r.actor == STAFF for r in rows if r.action == "event_recorded")
-    # the applicant (a family member here) is told of every step that matters to them
-    assert len(outbox) == len([e for e, _d, _f in journey.steps if e != "admitted"])
+    # the applicant (a family member here) is told of the submission and of every step that
+    # matters to them
+    assert len(outbox) == 1 + len([e for e, _d, _f in journey.steps if e != "admitted"])
     assert all(m.recipient_masked == "139****5678" for m in outbox)
     assert all(APPLICANT_PHONE not in m.body and "张三" not in m.body for m in outbox)
 
