@@ -125,3 +125,31 @@ def test_a_withdrawn_request_is_not_sent(make_app, rules) -> None:
         assert "dropped 1" in result.output and sink.messages == []
     with app.app_context(), get_db().read_session() as s:
         assert s.scalars(select(Outbox)).all() == []
+
+
+def test_a_worker_killed_while_sending_leaves_the_row_for_after_the_lease(make_app, rules) -> None:
+    """A claim is a lease: while it runs no other worker takes the row; after it (the worker
+    died between claiming and recording), the row is sent again."""
+    from forms_app.storage.outbox import CLAIM_LEASE, SendReport, _claim
+
+    app = make_app()
+    apply(app.test_client(), rules, "second_opinion")
+    with app.app_context():
+        db, crypto = get_db(), get_crypto()
+        now = dt.datetime.now(dt.UTC)
+        [claimed] = _claim(db, crypto, now, 10, SendReport())   # ... and the worker dies
+        assert claimed.recipient == VALID_PHONE and claimed.attempt == 1
+
+        class Recorder:
+            delivers = True
+            sent: list = []
+
+            def send(self, message) -> None:
+                self.sent.append(message)
+
+        other = Recorder()
+        assert send_pending(db, crypto, other, now=now + CLAIM_LEASE / 2).sent == 0
+        assert send_pending(db, crypto, other,
+                            now=now + CLAIM_LEASE + dt.timedelta(seconds=1)).delivered == 1
+        assert [m.outbox_id for m in other.sent] == [claimed.outbox_id]
+        assert other.sent[0].attempt == 2

@@ -141,3 +141,21 @@ def test_event_messages_carry_the_status_link(tmp_path: Path) -> None:
     phone = app.test_client()
     assert phone.get(link.removeprefix(BASE)).headers["Location"].endswith(f"/status/{ref}")
     assert phone.get(f"/status/{ref}").status_code == 200
+
+
+def test_a_hotline_request_gets_the_same_message(tmp_path: Path, rules) -> None:
+    from tests.staff.test_hotline_intake import hotline
+
+    app = make_staff_app(tmp_path, PUBLIC_BASE_URL=BASE)
+    add_staff(app)
+    staff = app.test_client()
+    assert sign_in(staff).status_code == 302
+    resp = hotline(staff, rules, "second_opinion")
+    assert resp.status_code in (302, 303), resp.status_code
+    [message] = outbox(app)
+    with app.app_context(), get_db().read_session() as s:
+        req = s.scalars(select(ServiceRequest)).one()
+    assert message.request_id == req.id and message.recipient_masked == "138****8000"
+    assert f"我们已收到您的{rules.content.service('second_opinion').name}申请" in message.body
+    link = message.body.rsplit("查看办理进度：", 1)[1]
+    assert link.startswith(f"{BASE}/status/{req.reference}?t=")
