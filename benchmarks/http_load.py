@@ -31,8 +31,6 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pg_scratch import scratch_database  # noqa: E402
-
 from tests.support.gunicorn_harness import (  # noqa: E402
     PDF_BYTES,
     SUBMIT_PATH,
@@ -43,6 +41,7 @@ from tests.support.gunicorn_harness import (  # noqa: E402
     reference_from,
     second_opinion_submission,
 )
+from tests.support.pg_scratch import scratch_database  # noqa: E402
 
 BENCH_PATH = "/_bench/echo"
 STATUS_PATH = "/status/"
