@@ -29,9 +29,8 @@ from ..extensions import csrf, limiter
 from ..storage import get_db
 from ..storage.requests import (
     load_summary,
-    token_taken,
 )
-from .access import allow_view, issue_token, may_view, token_is_ours
+from .access import allow_view, may_view
 from .forms import (
     RequestForm,
     field_errors,
@@ -40,7 +39,7 @@ from .forms import (
 )
 from .ics import build_ics
 from .kept_files import forget, keep_for_retry, kept_for
-from .opening import check_service_fields, form_class_for, open_request
+from .opening import blank_form, check_service_fields, open_request, posted_form, service_or_404
 from .uploads import check_uploads
 from .viewmodels import request_view
 
@@ -51,13 +50,6 @@ CSRF_MESSAGE = ("页面停留时间较长，为了安全需要重新确认。您
 FILES_KEPT = "您已选择的文件我们替您保留了，不用重新选择；如需更换，直接选择新的文件即可。"
 FILES_NOT_KEPT = "出于安全考虑，浏览器不会保留已选择的文件：请重新选择要上传的文件。"
 ALREADY_SUBMITTED = "这份申请已经提交过，下面是当时提交的申请（没有重复提交）。"
-
-
-def _service_or_404(service_id: str) -> Service:
-    service = get_rules().content.service_by_id.get(service_id)
-    if service is None:
-        abort(404)
-    return service
 
 
 @bp.get("/")
@@ -88,10 +80,8 @@ def _render_form(form: RequestForm, service: Service, status: int = 200,
 
 @bp.get("/<service_id>")
 def form(service_id: str) -> tuple[str, int]:
-    service = _service_or_404(service_id)
-    f = form_class_for(service_id)(formdata=None)
-    f.today = shanghai_today()
-    f.submission_token.data = issue_token(service_id)
+    service = service_or_404(service_id)
+    f = blank_form(service_id, shanghai_today())
     return _render_form(f, service)
 
 
@@ -103,16 +93,9 @@ def _submit_limit() -> str:
 @csrf.exempt  # checked by form.validate(): an expired token re-shows the form, values kept
 @limiter.limit(_submit_limit, methods=["POST"])
 def submit(service_id: str) -> Any:
-    service = _service_or_404(service_id)
+    service = service_or_404(service_id)
     today = shanghai_today()
-    f = form_class_for(service_id)()
-    f.today = today
-    token = f.submission_token.data
-    if not token or len(token) > 64 or (not token_is_ours(token, service_id)
-                                        and token_taken(get_db(), token)):
-        # a token of a request this browser was not given it for (copied, another
-        # service's): never a way to that request's confirmation; a fresh submission
-        f.submission_token.data = issue_token(service_id)
+    f = posted_form(service_id, today)
 
     # files kept from an earlier try stand in for fields where nothing new was chosen
     chosen = set(f.files())

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app
 
 from service_rules.deadlines import check_admission_date
 from service_rules.eligibility import Eligibility, Reason
@@ -23,7 +23,14 @@ from ..content import get_rules
 from ..messages.links import status_link_maker
 from ..storage import get_crypto, get_db, upload_dir
 from ..storage.register import assess
-from ..storage.requests import AlreadyUsed, NewRequest, create_request, snapshot_digest
+from ..storage.requests import (
+    AlreadyUsed,
+    NewRequest,
+    create_request,
+    snapshot_digest,
+    token_taken,
+)
+from .access import issue_token, token_is_ours
 from .forms import OTHER_CITY, SELF, RequestForm, form_class
 
 
@@ -36,6 +43,34 @@ class Opened:
     created: bool
     refusal: Eligibility | None = None
     notes: tuple[str, ...] = ()
+
+
+def service_or_404(service_id: str) -> Service:
+    service = get_rules().content.service_by_id.get(service_id)
+    if service is None:
+        abort(404)
+    return service
+
+
+def blank_form(service_id: str, today: dt.date) -> RequestForm:
+    """The service's form to fill in, with a submission token issued to this browser."""
+    form = form_class_for(service_id)(formdata=None)
+    form.today = today
+    form.submission_token.data = issue_token(service_id)
+    return form
+
+
+def posted_form(service_id: str, today: dt.date) -> RequestForm:
+    """The service's form as posted. A token of a request this browser was not given it for
+    (copied, another service's) is never a way to that request's confirmation: such a post
+    becomes a fresh submission with a token of its own."""
+    form = form_class_for(service_id)()
+    form.today = today
+    token = form.submission_token.data
+    if not token or len(token) > 64 or (not token_is_ours(token, service_id)
+                                        and token_taken(get_db(), token)):
+        form.submission_token.data = issue_token(service_id)
+    return form
 
 
 def consent_version(text: str) -> str:

@@ -7,36 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 
 from service_rules.deadlines import shanghai_today
 from service_rules.identity import format_reference
 from service_rules.models import Service
 from service_rules.workflow import CHANNEL_HOTLINE, CONSENT_PHONE
 
-from ..applicant.access import issue_token, token_is_ours
 from ..applicant.forms import RequestForm, field_errors, field_groups
 from ..applicant.opening import (
+    blank_form,
     check_service_fields,
     consent_version,
-    form_class_for,
     open_request,
+    posted_form,
+    service_or_404,
 )
 from ..applicant.uploads import check_uploads
 from ..content import get_rules
-from ..storage import get_db
-from ..storage.requests import token_taken
 from . import bp
 from .views import actor
 
 CONSENT_READ_OUT = "已向来电人完整宣读上面的说明，来电人口头同意处理上述敏感个人信息"
-
-
-def _service_or_404(service_id: str) -> Service:
-    service = get_rules().content.service_by_id.get(service_id)
-    if service is None:
-        abort(404)
-    return service
 
 
 def _render(form: RequestForm, service: Service, status: int = 200,
@@ -57,25 +49,16 @@ def intake_index() -> Any:
 
 @bp.get("/intake/<service_id>")
 def intake_form(service_id: str) -> Any:
-    service = _service_or_404(service_id)
-    form = form_class_for(service_id)(formdata=None)
-    form.today = shanghai_today()
-    form.submission_token.data = issue_token(service_id)
+    service = service_or_404(service_id)
+    form = blank_form(service_id, shanghai_today())
     return _render(form, service)
 
 
 @bp.post("/intake/<service_id>")
 def intake_submit(service_id: str) -> Any:
-    service = _service_or_404(service_id)
+    service = service_or_404(service_id)
     today = shanghai_today()
-    form = form_class_for(service_id)()
-    form.today = today
-    token = form.submission_token.data
-    if not token or len(token) > 64 or (not token_is_ours(token, service_id)
-                                        and token_taken(get_db(), token)):
-        # a token of a request this browser was not given it for (copied, another
-        # service's): never a way to that request's confirmation; a fresh submission
-        form.submission_token.data = issue_token(service_id)
+    form = posted_form(service_id, today)
     valid = form.validate()
     # documents are collected after the call (the flow's next steps): none is required here
     files = check_uploads(form, require_documents=False)
