@@ -26,6 +26,8 @@ def _shared_conftest() -> ModuleType:
 
 
 CHROMIUM_ARGS: list[str] = list(_shared_conftest().CHROMIUM_ARGS)
+# a phone's viewport, for the browser tests of the site
+PHONE = {"width": 390, "height": 844}
 
 
 class Site:

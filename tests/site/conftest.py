@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from builtsite import ROOT, Site, build_site
+from builtsite import CHROMIUM_ARGS, PHONE, ROOT, Site, build_site
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +32,21 @@ def served_site(site: Site) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser) -> Iterator[object]:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

@@ -7,32 +7,11 @@ serious or critical accessibility violations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from builtsite import CHROMIUM_ARGS, Site
+from builtsite import PHONE, Site
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def phone(browser) -> Iterator[object]:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_every_page_at_phone_size(site: Site, served_site: str, phone) -> None:

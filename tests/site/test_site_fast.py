@@ -17,12 +17,10 @@ from urllib.parse import urljoin, urlsplit
 import brotli
 import pytest
 from bs4 import BeautifulSoup
-from builtsite import CHROMIUM_ARGS, ROOT, Site
+from builtsite import ROOT, Site
 
 from build_scripts.assets import IMMUTABLE_NAME
 from build_scripts.compress import COMPRESSIBLE, MIN_SIZE
-
-PHONE = {"width": 390, "height": 844}
 
 
 def page_files(site: Site) -> list[Path]:
@@ -157,24 +155,6 @@ def csp_site(site: Site) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def phone(browser) -> Iterator[object]:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def watch_console(page) -> list[str]:
