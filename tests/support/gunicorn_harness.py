@@ -278,12 +278,18 @@ class Client:
         return self.request("POST", path, body, {"Content-Type": ctype})
 
 
-def csrf_token(page: bytes) -> str:
-    m = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or \
-        re.search(rb'value="([^"]+)"[^>]*name="csrf_token"', page)
+def hidden_value(page: bytes, name: str) -> str:
+    """The value of the page's hidden field `name` (either attribute order)."""
+    key = re.escape(name.encode())
+    m = re.search(rb'name="' + key + rb'"[^>]*value="([^"]+)"', page) or \
+        re.search(rb'value="([^"]+)"[^>]*name="' + key + rb'"', page)
     if not m:
-        raise AssertionError("no csrf_token in the page")
+        raise AssertionError(f"no {name} in the page")
     return html.unescape(m.group(1).decode())
+
+
+def csrf_token(page: bytes) -> str:
+    return hidden_value(page, "csrf_token")
 
 
 # -- valid submissions --------------------------------------------------------------------------
@@ -320,11 +326,7 @@ class Submission:
 
 
 def submission_token(page: bytes) -> str:
-    m = re.search(rb'name="submission_token"[^>]*value="([^"]+)"', page) or \
-        re.search(rb'value="([^"]+)"[^>]*name="submission_token"', page)
-    if not m:
-        raise AssertionError("no submission_token in the page")
-    return html.unescape(m.group(1).decode())
+    return hidden_value(page, "submission_token")
 
 
 def second_opinion_submission(csrf: str, pdf: bytes = PDF_BYTES, name: str | None = None,
