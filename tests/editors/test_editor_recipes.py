@@ -40,7 +40,7 @@ RECIPES = {k: v for k, v in examples().items() if v.kind == "recipe"}
 
 
 def test_every_recipe_in_the_guide_is_tested() -> None:
-    assert set(RECIPES) == set(EXPECTED)
+    assert set(RECIPES) == set(EXPECTED) == set(SITE_SHOWS)
 
 
 def _applied(recipe_id: str, content_copy: Path) -> Path:
@@ -150,24 +150,35 @@ def _site_build_available() -> bool:
     return all(option in helptext for option in ("--content", "--docs-dir", "--site-dir"))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("recipe_id", sorted(EXPECTED))
-def test_recipe_site_builds(recipe_id: str, content_copy: Path, tmp_path: Path) -> None:
-    """The site still builds (render + mkdocs build --strict) after the recipe's edit."""
+@pytest.fixture(scope="module")
+def site_with_every_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One site built (render + mkdocs build --strict) from content with every recipe applied.
+    The recipes touch different parts of the content, so one build shows each of them; the
+    check and the diff above still run once per recipe."""
     if not _site_build_available():
         pytest.skip("python -m build_scripts --content DIR --site-dir DIR does not exist yet")
-    edited = _applied(recipe_id, content_copy)
-    site = tmp_path / "site"
+    work = tmp_path_factory.mktemp("recipes")
+    edited = work / "content"
+    shutil.copytree(CONTENT, edited)
+    for recipe_id in sorted(EXPECTED):
+        apply(RECIPES[recipe_id], edited)
+    site = work / "site"
     result = subprocess.run(
         [sys.executable, "-m", "build_scripts", "--content", str(edited),
-         "--docs-dir", str(tmp_path / "docs"), "--site-dir", str(site)],
+         "--docs-dir", str(work / "docs"), "--site-dir", str(site)],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (site / "index.html").exists()
-    if recipe_id in SITE_SHOWS:
-        page, text, present = SITE_SHOWS[recipe_id]
-        html = next(p for p in (site / page / "index.html", site / f"{page}.html") if p.exists())
-        assert (text in html.read_text(encoding="utf-8")) == present, (page, text)
+    return site
+
+
+@pytest.mark.parametrize("recipe_id", sorted(EXPECTED))
+def test_recipe_site_builds(recipe_id: str, site_with_every_recipe: Path) -> None:
+    """The site still builds after the recipe's edit, and the page it changes shows it."""
+    page, text, present = SITE_SHOWS[recipe_id]
+    html = next(p for p in (site_with_every_recipe / page / "index.html",
+                            site_with_every_recipe / f"{page}.html") if p.exists())
+    assert (text in html.read_text(encoding="utf-8")) == present, (page, text)
 
 
 # A page that must show (True) or no longer show (False) the recipe's change once built.
@@ -178,5 +189,7 @@ SITE_SHOWS: dict[str, tuple[str, str, bool]] = {
     "change-promise": ("services/green_channel", "7个工作日", True),
     "add-document": ("services/second_opinion", "PET-CT报告", True),
     "add-sample": ("services/genetic_testing", "胸水或腹水", True),
+    "require-document": ("services/genetic_testing",
+                         '病理报告<span class="cc-tag cc-tag--required">必须提交</span>', True),
     "add-year": ("working-days", "国务院办公厅关于2027年部分节假日安排的通知", True),
 }
