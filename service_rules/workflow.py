@@ -14,7 +14,7 @@ Dates are calendar dates in Asia/Shanghai; callers pass "today" in, so tests can
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,25 @@ def status_after(current: str, event_id: str, final_event: str | None = None) ->
     if current == STATUS_OPEN:
         return STATUS_IN_PROGRESS
     return current
+
+
+# ended requests staff may reopen (a withdrawal is the applicant's own decision: never)
+REOPENABLE_STATUSES = (STATUS_COMPLETED, STATUS_LAPSED, STATUS_DECLINED)
+
+
+def ends_request(event_id: str, final_event: str | None = None) -> bool:
+    """Whether recording `event_id` ends the request (a closing event or the flow's last)."""
+    return event_id in CLOSING_EVENTS or (final_event is not None and event_id == final_event)
+
+
+def status_from_events(recorded: Iterable[str], final_event: str | None = None) -> str:
+    """The status a request has from the events recorded on it after it was opened, in the
+    order they were recorded: `status_after` step by step from STATUS_OPEN. What an undo or
+    a reopening leaves the request in."""
+    status = STATUS_OPEN
+    for event_id in recorded:
+        status = status_after(status, event_id, final_event)
+    return status
 
 
 def counts_as_used(event_id: str) -> bool:

@@ -19,11 +19,15 @@ bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="template
 
 from . import (  # noqa: E402,F401  (routes register on import)
     access_log,
+    accounts,
     auth,
     cli,
+    failing,
     intake,
+    notes,
     register,
     reports,
+    undo,
     views,
 )
 

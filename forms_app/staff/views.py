@@ -58,6 +58,7 @@ from ..storage.models import ServiceRequest, utcnow
 from ..storage.register import import_by_id
 from ..storage.withdrawal import privacy_state, recently_withdrawn
 from . import bp
+from .casework_context import casework_parts
 from .forms import (
     EventForm,
     PlainForm,
@@ -125,6 +126,9 @@ AUDIT_NAMES = {
     "roster_refused": "保单名册未导入",
     "request_withdrawn": "申请人撤回申请", "consent_withdrawn": "申请人撤回同意",
     "personal_data_deleted": "删除个人信息", "data_copy_downloaded": "申请人下载个人信息副本",
+    "note_added": "添加内部备注", "event_undone": "撤销进展", "request_reopened": "重新打开申请",
+    "staff_created": "创建账号", "staff_password_reset": "重设密码",
+    "staff_deactivated": "停用账号", "staff_reactivated": "重新启用账号",
 }
 
 
@@ -245,7 +249,8 @@ def _event_forms(req: ServiceRequest, next_id: str | None,
 
 def _render_request(req: ServiceRequest, *, status: int = 200,
                     posted: tuple[str, EventForm] | None = None,
-                    revealed: dict[str, str] | None = None) -> Any:
+                    revealed: dict[str, str] | None = None,
+                    casework: dict[str, Any] | None = None) -> Any:
     rules = get_rules()
     content = rules.content
     snapshot = req.service_snapshot
@@ -283,6 +288,7 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         verification_names=VERIFICATION_NAMES,
         privacy=privacy_state(get_db(), req.reference), deleted_names=DELETED_NAMES,
         grace_days=content.privacy_file.retention.withdrawn_grace_days,
+        **casework_parts(req, casework),
     ), status
 
 

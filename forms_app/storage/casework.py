@@ -23,20 +23,26 @@ from service_rules.retention import WITHDRAWN_EVENT, WITHDRAWN_EVENT_NAME
 from service_rules.workflow import (
     CLOSED_STATUSES,
     CLOSING_EVENTS,
+    NOT_USED_STATUSES,
+    REOPENABLE_STATUSES,
+    STATUS_IN_PROGRESS,
+    STATUS_OPEN,
     PromiseOutcome,
     QueueEntry,
     counts_as_used,
+    ends_request,
     fulfilling_events,
     promise_outcomes,
     queue_entry,
     staff_events,
     status_after,
+    status_from_events,
 )
 
 from ..messages.texts import event_message
 from .audit import audit
 from .database import Database
-from .models import RequestDocument, RequestEvent, ServiceRequest
+from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .outbox import queue_event_message
 
 
@@ -202,4 +208,165 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
         queued = queue_event_message(s, req, event_id, body)
         return Recorded(req.reference, event_id, status_before, req.status, before, after,
                         queued)
+
+
+# -- undoing an event, reopening an ended request ----------------------------------------------
+# the request's opening and what the applicant did themselves are not staff's to undo
+NOT_UNDOABLE = frozenset({"request", "documents_received", WITHDRAWN_EVENT})
+
+
+class CannotUndo(Exception):
+    """The event is already undone, or is not one staff may undo."""
+
+
+class CannotReopen(Exception):
+    """The request has not ended in a way staff may reopen (`why`: "not_ended", "deleted"),
+    or reopening it would make a second use of the same service ("used", `other`)."""
+
+    def __init__(self, why: str, other: str | None = None):
+        super().__init__(why)
+        self.why = why
+        self.other = other
+
+
+def may_undo(req: ServiceRequest, event: RequestEvent) -> bool:
+    """Whether staff may undo `event` of `req` now (an ended request is reopened instead)."""
+    return (req.status not in CLOSED_STATUSES and event.undone_at is None
+            and event.event_id not in NOT_UNDOABLE and req.personal_data_deleted_at is None)
+
+
+def _locked(db: Database, s: Any, reference: str) -> ServiceRequest:
+    query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
+        .where(ServiceRequest.reference == reference)
+    if not db.is_sqlite:
+        # the row lock record_event and a withdrawal take: one change at a time per request
+        query = query.with_for_update(of=ServiceRequest)
+    req = s.scalar(query)
+    if req is None:
+        raise LookupError(reference)
+    return req
+
+
+def _status_now(req: ServiceRequest, service: Any) -> str:
+    """The status from the events that still count, in the order they were recorded; the
+    request's opening events (marked with their `source`) and the applicant's uploads never
+    moved it."""
+    recorded = [e.event_id for e in sorted(req.events, key=lambda e: e.id)
+                if "source" not in (e.details or {}) and e.event_id != "documents_received"]
+    return status_from_events(recorded, service.flow[-1].event)
+
+
+def _events_changed(session: Any, req: ServiceRequest) -> None:
+    """Everything stored from a request's events besides its status is recomputed here, in
+    the caller's transaction: the call site for the queue's stored next due date once it is
+    stored (nothing else is stored yet: promises are always computed from the events)."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What an undo or a reopening did: the status and promised dates before and after."""
+
+    reference: str
+    event_ids: tuple[str, ...]
+    status_before: str
+    status_after: str
+    before: dict[str, str | None]
+    after: dict[str, str | None]
+
+
+def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, reason: str,
+               actor: str) -> Changed:
+    """Mark one recorded event undone (kept, with who, when and why) in one transaction:
+    the status and promises are recomputed without it and the audit entry holds the reason.
+    Raises LookupError (no such request or event of it), RequestClosed, CannotUndo."""
+    with db.write_session() as s:
+        req = _locked(db, s, reference)
+        event = next((e for e in req.events if e.id == event_row_id), None)
+        if event is None:
+            undone = s.get(RequestEvent, event_row_id)
+            if undone is not None and undone.request_id == req.id:
+                raise CannotUndo(event_row_id)  # undone already
+            raise LookupError(event_row_id)
+        if req.status in CLOSED_STATUSES:
+            raise RequestClosed(reference)
+        if not may_undo(req, event):
+            raise CannotUndo(event_row_id)
+        service = snapshot_model(req.service_snapshot)
+        cal = rules.calendar
+        before = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
+                                                req.event_dates()))
+        event.undone_at, event.undone_by, event.undo_reason = utcnow(), actor, reason
+        s.flush()
+        s.expire(req, ["events"])  # read again through the join that leaves undone ones out
+        status_before = req.status
+        req.status = _status_now(req, service)
+        after = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
+                                               req.event_dates()))
+        _events_changed(s, req)
+        # `undo_reason`, not `reason`: free text, redacted with the personal data
+        audit(s, actor, "event_undone", req, event_id=event.event_id, event_row=event.id,
+              event_date=event.event_date.isoformat(), undo_reason=reason,
+              status_before=status_before, status_after=req.status,
+              promises_before=before, promises_after=after)
+        return Changed(req.reference, (event.event_id,), status_before, req.status, before,
+                       after)
+
+
+def _other_use(s: Any, req: ServiceRequest) -> str | None:
+    """The reference of another request that already uses the same service in the same
+    policy year (reopening a declined or lapsed request would make it a use again)."""
+    return s.scalar(select(ServiceRequest.reference).where(
+        ServiceRequest.id != req.id, ServiceRequest.policy_number == req.policy_number,
+        ServiceRequest.id_hash == req.id_hash, ServiceRequest.use_id == req.use_id,
+        ServiceRequest.policy_year_start == req.policy_year_start,
+        ServiceRequest.status.not_in(NOT_USED_STATUSES)).limit(1))
+
+
+def reopen_request(db: Database, rules: Rules, reference: str, reason: str, actor: str
+                   ) -> Changed:
+    """Reopen an ended (completed, lapsed, declined) request: the event that ended it is
+    marked undone with the reason, the request is in progress again and its promises are
+    recomputed (the ended step is to be done again), audited with the reason. Raises
+    LookupError or CannotReopen."""
+    with db.write_session() as s:
+        req = _locked(db, s, reference)
+        if req.personal_data_deleted_at is not None:
+            raise CannotReopen("deleted")
+        if req.status not in REOPENABLE_STATUSES:
+            raise CannotReopen("not_ended")
+        if req.status in NOT_USED_STATUSES:
+            other = _other_use(s, req)
+            if other is not None:
+                raise CannotReopen("used", other)
+        service = snapshot_model(req.service_snapshot)
+        cal = rules.calendar
+        before = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
+                                                req.event_dates()))
+        final = service.flow[-1].event
+        ended = [e for e in req.events if ends_request(e.event_id, final)]
+        now = utcnow()
+        for event in ended:
+            event.undone_at, event.undone_by, event.undo_reason = now, actor, reason
+        s.flush()
+        s.expire(req, ["events"])
+        status_before = req.status
+        # it has been worked on: in progress again, even if no other step was recorded
+        status = _status_now(req, service)
+        req.status = STATUS_IN_PROGRESS if status == STATUS_OPEN else status
+        after = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
+                                               req.event_dates()))
+        _events_changed(s, req)
+        audit(s, actor, "request_reopened", req, event_ids=[e.event_id for e in ended],
+              reopen_reason=reason, status_before=status_before, status_after=req.status,
+              promises_before=before, promises_after=after)
+        return Changed(req.reference, tuple(e.event_id for e in ended), status_before,
+                       req.status, before, after)
+
+
+def undone_events(db: Database, request_id: int) -> list[RequestEvent]:
+    """The request's undone events, in the order they were undone."""
+    with db.read_session() as s:
+        return list(s.scalars(select(RequestEvent).where(
+            RequestEvent.request_id == request_id, RequestEvent.undone_at.is_not(None))
+            .order_by(RequestEvent.undone_at, RequestEvent.id)))
 

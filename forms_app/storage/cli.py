@@ -16,7 +16,7 @@ from service_rules.deadlines import shanghai_today
 
 from . import get_crypto, get_db, pending
 from .files import fsync_dir
-from .models import Outbox, RequestDocument, ServiceRequest
+from .models import CaseworkNote, Outbox, RequestDocument, ServiceRequest
 
 
 def register_cli(app: Flask) -> None:
@@ -28,7 +28,7 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("rotate-keys")
     def rotate_keys() -> None:
-        """Re-encrypt ID numbers, phones and files under the first key in DATA_KEY."""
+        """Re-encrypt ID numbers, phones, notes and files under the first key in DATA_KEY."""
         crypto = get_crypto()
         upload_dir = Path(current_app.config["UPLOAD_DIR"])
         rows = files = 0
@@ -43,6 +43,9 @@ def register_cli(app: Flask) -> None:
             # queued messages hold the recipient's phone, encrypted too
             for msg in session.scalars(select(Outbox).where(Outbox.recipient_enc.is_not(None))):
                 msg.recipient_enc = crypto.rotate(msg.recipient_enc.encode()).decode()
+            # staff's internal notes may hold health data, encrypted too (migration 0010)
+            for note in session.scalars(select(CaseworkNote)):
+                note.text_enc = crypto.rotate(note.text_enc.encode()).decode()
             for doc in session.scalars(select(RequestDocument)):
                 path = upload_dir / doc.stored_name
                 tmp = path.with_suffix(".rotating")

@@ -1,7 +1,8 @@
 """A copy of what we hold about one request, for the applicant (PIPL art. 45): every stored
 value of the request (encrypted ones decrypted), its events, its documents with their files
 (decrypted), the messages queued or sent to the applicant, and the log of what was done with
-it (staff named by role only). `request_copy` reads it; the applicant's view packs it."""
+it (staff named by role only), staff's notes on it and the events undone (marked so).
+`request_copy` reads it; the applicant's view packs it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .crypto import Crypto
 from .database import Database
 from .files import read
 from .models import AuditLog, Outbox, RequestDocument, RequestEvent, ServiceRequest
+from .notes import notes_for
 
 # columns that hold an encrypted value: the copy gives the value itself, under this name
 _DECRYPTED = {"id_number_enc": "id_number", "phone_enc": "phone",
@@ -66,7 +68,9 @@ def request_copy(db: Database, crypto: Crypto, upload_dir: Path, reference: str
                 stored[name] = _plain(value)
         events = [{"event_id": e.event_id, "event_date": e.event_date.isoformat(),
                    "details": e.details or {}, "recorded_at": e.recorded_at.isoformat(),
-                   "recorded_by": "applicant" if e.recorded_by == BY_APPLICANT else "staff"}
+                   "recorded_by": "applicant" if e.recorded_by == BY_APPLICANT else "staff",
+                   **({"undone_at": e.undone_at.isoformat(), "undo_reason": e.undo_reason}
+                      if e.undone_at else {})}
                   for e in s.scalars(select(RequestEvent).where(RequestEvent.request_id == req.id)
                                      .order_by(RequestEvent.event_date, RequestEvent.id))]
         files: list[CopyFile] = []
@@ -87,6 +91,10 @@ def request_copy(db: Database, crypto: Crypto, upload_dir: Path, reference: str
                      "sent_at": m.sent_at.isoformat() if m.sent_at else None}
                     for m in s.scalars(select(Outbox).where(Outbox.request_id == req.id)
                                        .order_by(Outbox.id))]
+        # staff's internal notes are personal information the notice promises in the copy
+        # ("全部信息"); their authors by role, like the log below
+        notes = [{"at": n.created_at.isoformat(), "by": "staff", "text": n.text}
+                 for n in notes_for(db, crypto, req.id)]
         log = [{"at": a.at.isoformat(), "action": a.action,
                 "by": "applicant" if a.actor == BY_APPLICANT
                 else ("system" if a.actor in ("retention", "cli") else "staff")}
@@ -95,7 +103,7 @@ def request_copy(db: Database, crypto: Crypto, upload_dir: Path, reference: str
         snapshot = {"content_version": req.snapshot.content_version,
                     "service_id": req.snapshot.service_id, "digest": req.snapshot.digest}
     data = {"format": "forms_app.request_copy/1", "request": stored, "events": events,
-            "documents": documents, "messages": messages, "activity": log,
+            "documents": documents, "messages": messages, "notes": notes, "activity": log,
             "rules": snapshot}
     return DataCopy(data, files)
 

@@ -148,9 +148,16 @@ class ServiceRequest(Base):
 
     documents: Mapped[list[RequestDocument]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestDocument.id")
+    # the events that count: an undone one (migration 0010) is left out of promises, status,
+    # timeline and messages by this join, wherever a request's events are read
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", cascade="all, delete-orphan",
+        primaryjoin="and_(ServiceRequest.id == RequestEvent.request_id, "
+                    "RequestEvent.undone_at.is_(None))",
         order_by="(RequestEvent.event_date, RequestEvent.id)")
+    # every event, undone ones included (the staff page lists them; never written through)
+    all_events: Mapped[list[RequestEvent]] = relationship(
+        viewonly=True, order_by="(RequestEvent.event_date, RequestEvent.id)")
 
     # indexes: only what a query uses (migration 0003): reference and submission_token
     # (unique), status (staff queue), and the "already used" check below
@@ -204,8 +211,28 @@ class RequestEvent(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # BY_APPLICANT or a staff username
     recorded_by: Mapped[str] = mapped_column(String(100))
+    # recorded by mistake, or the end of a request staff reopened (migration 0010): kept for
+    # the audit, counted nowhere; the reason is free text, erased with the personal data
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+    undo_reason: Mapped[str | None] = mapped_column(String(500))
 
     request: Mapped[ServiceRequest] = relationship(back_populates="events")
+
+
+class CaseworkNote(Base):
+    """A staff-internal note on a request (migration 0010): never shown on the applicant's
+    pages, messages or API. The text may hold health data: encrypted with DATA_KEY (Fernet),
+    deleted with the request's personal data."""
+
+    __tablename__ = "casework_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"),
+                                            index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text_enc: Mapped[str] = mapped_column(Text)
 
 
 class AuditLog(Base):

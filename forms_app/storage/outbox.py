@@ -216,13 +216,20 @@ class FailingMessage:
     attempts: int
     last_error: str
     created_at: dt.datetime
+    # when it is tried next (None: due now); past MAX_ATTEMPTS it is not tried again
+    next_attempt_at: dt.datetime | None = None
+
+    @property
+    def given_up(self) -> bool:
+        return self.attempts >= MAX_ATTEMPTS
 
 
 def failing_messages(db: Database, *, request_id: int | None = None) -> list[FailingMessage]:
     """Unsent messages whose last try failed (those past MAX_ATTEMPTS are no longer tried:
     staff must reach the applicant another way), oldest first."""
     query = (select(Outbox.id, ServiceRequest.reference, Outbox.recipient_masked,
-                    Outbox.attempts, Outbox.last_error, Outbox.created_at)
+                    Outbox.attempts, Outbox.last_error, Outbox.created_at,
+                    Outbox.next_attempt_at)
              .outerjoin(ServiceRequest, ServiceRequest.id == Outbox.request_id)
              .where(Outbox.sent_at.is_(None), Outbox.last_error.is_not(None))
              .order_by(Outbox.id))
@@ -230,13 +237,21 @@ def failing_messages(db: Database, *, request_id: int | None = None) -> list[Fai
         query = query.where(Outbox.request_id == request_id)
     with db.read_session() as s:
         return [FailingMessage(r.id, r.reference, r.recipient_masked or "", r.attempts,
-                               r.last_error or "", r.created_at) for r in s.execute(query)]
+                               r.last_error or "", r.created_at, r.next_attempt_at)
+                for r in s.execute(query)]
 
 
 @dataclass(frozen=True)
 class OutboxCounts:
     waiting: int     # unsent, still to be tried
     given_up: int    # unsent after MAX_ATTEMPTS tries
+
+
+def failing_count(db: Database) -> int:
+    """How many unsent messages' last try failed (the console's navigation shows it)."""
+    with db.read_session() as s:
+        return s.scalar(select(func.count()).select_from(Outbox).where(
+            Outbox.sent_at.is_(None), Outbox.last_error.is_not(None))) or 0
 
 
 def outbox_counts(db: Database) -> OutboxCounts:

@@ -6,7 +6,8 @@
 What goes: the names, ID number (encrypted, masked and its lookup hashes), phones, policy
 number and dates, diagnosis date, the form's answers and the hospital, the uploaded files
 (their rows, and the files themselves overwritten and unlinked), every outbox message, the
-free text of events (notes, reasons, messages) and whatever audit entries held beyond
+free text of events (notes, reasons, messages, why one was undone), staff's internal notes on
+the request (`notes.py`) and whatever audit entries held beyond
 references, dates and statuses (masked numbers, event details). What stays, anonymous, for
 reports: the reference, service and use, city, status, event ids and dates, the promised dates
 shown at submission, the content version and rules the request was made under, the consent
@@ -47,6 +48,7 @@ from .audit import audit
 from .database import Database
 from .files import fsync_dir
 from .models import AuditLog, Outbox, RequestDocument, RequestEvent, ServiceRequest, utcnow
+from .notes import delete_notes
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,11 @@ def delete_request_data(db: Database, upload_dir: Path, request_id: int, setting
                                .where(RequestDocument.request_id == req.id)))
         s.execute(delete(RequestDocument).where(RequestDocument.request_id == req.id))
         messages = s.execute(delete(Outbox).where(Outbox.request_id == req.id)).rowcount or 0
+        notes = delete_notes(s, req.id)
+        # why an event was undone is free text like a note (who and when stay)
+        s.execute(update(RequestEvent).where(RequestEvent.request_id == req.id,
+                                             RequestEvent.undo_reason.is_not(None))
+                  .values(undo_reason=None))
         events = 0
         for event_id, details in s.execute(select(RequestEvent.id, RequestEvent.details)
                                            .where(RequestEvent.request_id == req.id)).all():
@@ -169,7 +176,7 @@ def delete_request_data(db: Database, upload_dir: Path, request_id: int, setting
                   .values(**_ERASED, personal_data_deleted_at=utcnow(),
                           deletion_reason=due.reason))
         audit(s, actor, "personal_data_deleted", req, reason=due.reason, files=len(names),
-              messages=int(messages), events=events)
+              messages=int(messages), events=events, notes=notes)
         reference = req.reference
     # after the commit: a failed transaction must not have destroyed the files (a crash here
     # leaves files no request refers to, which sweep-uploads removes)

@@ -3,6 +3,7 @@ resetting accounts. Passwords are stored as werkzeug hashes only."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .audit import audit
 from .database import Database
-from .models import StaffUser
+from .models import AuditLog, StaffUser
 
 # a hash to compare against when the username does not exist (same work either way)
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -92,3 +93,54 @@ def is_supervisor(db: Database, user_id: int) -> bool:
     with db.read_session() as s:
         user = s.get(StaffUser, user_id)
         return bool(user is not None and user.active and user.supervisor)
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as the supervisors' page lists it (no password hash)."""
+
+    user_id: int
+    username: str
+    active: bool
+    supervisor: bool
+    created_at: dt.datetime
+
+
+def list_accounts(db: Database) -> list[AccountRow]:
+    with db.read_session() as s:
+        return [AccountRow(u.id, u.username, u.active, u.supervisor, u.created_at)
+                for u in s.scalars(select(StaffUser).order_by(StaffUser.username))]
+
+
+def account_by_id(db: Database, user_id: int) -> AccountRow | None:
+    with db.read_session() as s:
+        u = s.get(StaffUser, user_id)
+        return AccountRow(u.id, u.username, u.active, u.supervisor, u.created_at) if u else None
+
+
+def set_active(db: Database, user_id: int, active: bool, *, actor: str) -> str | None:
+    """Deactivate (every session of the account ends at once) or reactivate an account;
+    returns the audit action taken, None when it already was so (or there is no such
+    account)."""
+    with db.write_session() as s:
+        user = s.get(StaffUser, user_id)
+        if user is None or user.active == active:
+            return None
+        user.active = active
+        if not active:
+            user.session_version += 1
+        action = "staff_reactivated" if active else "staff_deactivated"
+        audit(s, actor, action, None, username=user.username)
+        return action
+
+
+# what the supervisors' page lists of the audit log (accounts only, never a request)
+ACCOUNT_ACTIONS = ("staff_created", "staff_password_reset", "staff_deactivated",
+                   "staff_reactivated")
+
+
+def account_history(db: Database, limit: int = 50) -> list[AuditLog]:
+    """The latest account changes, newest first."""
+    with db.read_session() as s:
+        return list(s.scalars(select(AuditLog).where(AuditLog.action.in_(ACCOUNT_ACTIONS))
+                              .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)))
