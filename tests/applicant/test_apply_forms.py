@@ -21,7 +21,16 @@ from service_rules.deadlines import (
     shanghai_today,
 )
 from service_rules.identity import REFERENCE_ALPHABET
-from tests.support.forms import PDF, PNG, VALID_ID, VALID_PHONE, hidden, post_form, valid_data
+from tests.support.forms import (
+    JPEG,
+    PDF,
+    PNG,
+    VALID_ID,
+    VALID_PHONE,
+    hidden,
+    post_form,
+    valid_data,
+)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -147,8 +156,7 @@ def test_applicant_for_someone_else_and_optional_uploads(app, client, submit, ru
                   applicant_phone="+86 139-0013-9000",
                   **{f"doc_{optional[0].id}": [(io.BytesIO(PNG), "a.png"),
                                                (io.BytesIO(PDF), "b.PDF")],
-                     f"doc_{optional[1].id}": (io.BytesIO(b"\xff\xd8\xff" + b"1" * 20),
-                                               "photo.jpeg")})
+                     f"doc_{optional[1].id}": (io.BytesIO(JPEG), "photo.jpeg")})
     assert resp.status_code == 303
     with app.app_context():
         session = app.extensions["forms_db"].read_session()

@@ -14,11 +14,12 @@ from forms_app.applicant.forms import SELF
 from service_rules import Rules
 from service_rules.deadlines import earliest_admission, shanghai_today
 from service_rules.identity import id_check_char
+from tests.support.sample_files import image_bytes, minimal_pdf
 
-# smallest files each kind is recognised by
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32 + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+# small real files of each kind (uploads are opened with pypdf and Pillow before acceptance)
+PDF = minimal_pdf()
+JPEG = image_bytes("JPEG")
+PNG = image_bytes("PNG")
 
 
 def make_id(prefix17: str = "11010519491231002") -> str:

@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 
 from forms_app.storage.crypto import new_key  # noqa: E402
 from service_rules.identity import ID_CHECK, ID_WEIGHTS  # noqa: E402
+from tests.support.sample_files import minimal_pdf  # noqa: E402
 
 HOST = "127.0.0.1"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -309,7 +310,8 @@ def shanghai_today() -> dt.date:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date()
 
 
-PDF_BYTES = b"%PDF-1.4\n" + b"% hardening test document\n" * 40 + b"%%EOF\n"
+# a real one-page PDF of about 1 KB (uploads are opened with pypdf before acceptance)
+PDF_BYTES = minimal_pdf(b"% hardening test document\n" * 40)
 
 
 @dataclass

@@ -18,13 +18,14 @@ from service_rules.deadlines import add_working_days
 from service_rules.promises import compute_promises, snapshot_service
 from tests.support.apps import build_app
 
+from tests.support.sample_files import minimal_pdf
 PASSWORD = "correct horse battery"
 STAFF = "wang.fang"
 # 110105 19491231 002 X: a valid resident ID number (check character X)
 ID_NUMBER = "11010519491231002X"
 PHONE = "13800138000"
 APPLICANT_PHONE = "13912345678"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = minimal_pdf()  # a real one-page PDF: uploads are opened before they are accepted
 
 
 class Clock:
