@@ -14,6 +14,8 @@ A label may name the file, e.g. 找到（hospitals.yaml）, otherwise the region
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -111,8 +113,18 @@ def apply(example: Example, content_dir: Path) -> None:
 
 
 def run_rules(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "service_rules", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    """`python -m service_rules ARGS` run in this process (its `main`, from the repository
+    root), which saves a Python start-up per call; tests/rules/test_rules_cli.py runs the real
+    command line."""
+    from service_rules.__main__ import main
+
+    argv = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        code = main(argv)
+    return subprocess.CompletedProcess([PYTHON, "-m", "service_rules", *argv], code,
+                                       out.getvalue(), err.getvalue())
 
 
 def normalise(text: str) -> str:

@@ -31,7 +31,7 @@ def test_every_staff_rule_refused_without_sign_in(app: Flask,
     with app.app_context(), get_db().read_session() as s:
         doc_id = s.scalar(select(RequestDocument.id))
     values = {"reference": ref, "document_id": doc_id, "event_id": "identity_confirmed",
-              "service_id": "second_opinion",
+              "service_id": "second_opinion", "event_row": 1, "user_id": 1,
               "filename": "staff.css"}
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/staff")]
     protected = [r for r in rules if r.endpoint not in PUBLIC]
