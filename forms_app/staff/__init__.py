@@ -20,11 +20,13 @@ bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="template
 from . import (  # noqa: E402,F401  (routes register on import)
     access_log,
     accounts,
+    assignment,
     auth,
     cli,
     failing,
     intake,
     notes,
+    queue,
     register,
     reports,
     undo,

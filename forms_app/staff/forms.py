@@ -24,8 +24,9 @@ class LoginForm(Form):
 
 
 class SearchForm(Form):
-    reference = StringField("按申请编号查找", validators=[Length(max=40)],
-                            render_kw={"autocomplete": "off", "placeholder": "ABCD-2345"})
+    # one field for a reference, the insured's name or a phone (named `reference` as before)
+    reference = StringField("按申请编号、姓名或手机号码查找", validators=[Length(max=40)],
+                            render_kw={"autocomplete": "off"})
 
 
 class RevealForm(Form):

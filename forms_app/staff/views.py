@@ -12,7 +12,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_login import current_user
@@ -29,9 +28,7 @@ from service_rules.workflow import (
     CHANNEL_NAMES,
     CLOSED_STATUSES,
     CONSENT_NAMES,
-    OPEN_STATUSES,
     STATUS_NAMES,
-    STATUSES,
     URGENCY_NAMES,
     next_event,
     staff_events,
@@ -46,24 +43,20 @@ from ..storage.casework import (
     document_of,
     event_name,
     find_request,
-    load_requests,
     outcomes_of,
-    queue_rows,
     record_event,
-    reference_exists,
     request_day,
 )
 from ..storage.files import read as read_upload
-from ..storage.models import ServiceRequest, utcnow
+from ..storage.models import ServiceRequest
 from ..storage.register import import_by_id
-from ..storage.withdrawal import privacy_state, recently_withdrawn
+from ..storage.withdrawal import privacy_state
 from . import bp
 from .casework_context import casework_parts
 from .forms import (
     EventForm,
     PlainForm,
     RevealForm,
-    SearchForm,
     event_details,
     event_problems,
     fields_for,
@@ -123,7 +116,8 @@ AUDIT_NAMES = {
     "request_created": "提交申请", "request_viewed": "查看申请", "event_recorded": "记录进展",
     "personal_data_revealed": "显示完整号码", "document_downloaded": "下载资料",
     "report_exported": "导出报表", "roster_imported": "导入保单名册",
-    "roster_refused": "保单名册未导入",
+    "roster_refused": "保单名册未导入", "request_assigned": "分配申请",
+    "request_unassigned": "取消分配",
     "request_withdrawn": "申请人撤回申请", "consent_withdrawn": "申请人撤回同意",
     "personal_data_deleted": "删除个人信息", "data_copy_downloaded": "申请人下载个人信息副本",
     "note_added": "添加内部备注", "event_undone": "撤销进展", "request_reopened": "重新打开申请",
@@ -142,63 +136,7 @@ def beijing(moment: dt.datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-# -- queue ------------------------------------------------------------------------------------
-@bp.get("/")
-def queue() -> Any:
-    rules = get_rules()
-    content = rules.content
-    service_id = request.args.get("service") or None
-    city_id = request.args.get("city") or None
-    status = request.args.get("status") or "active"
-    if service_id not in content.service_by_id:
-        service_id = None
-    if city_id not in content.city_by_id:
-        city_id = None
-    statuses: tuple[str, ...] | None
-    if status == "active":
-        statuses = OPEN_STATUSES
-    elif status == "closed":
-        statuses = CLOSED_STATUSES
-    elif status in STATUSES:
-        statuses = (status,)
-    else:
-        status, statuses = "all", None
-    requests = load_requests(get_db(), statuses=statuses, service_id=service_id,
-                             city_id=city_id)
-    # withdrawn requests leave the open queue at once: the last week's are listed above it
-    withdrawn = recently_withdrawn(get_db(), utcnow() - dt.timedelta(days=7))
-    rows = queue_rows(rules, requests, today())
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.entry.urgency] = counts.get(row.entry.urgency, 0) + 1
-    return render_template(
-        "staff/queue.html", rows=rows, counts=counts, content=content, withdrawn=withdrawn,
-        search_form=SearchForm(formdata=None),
-        filters={"service": service_id or "", "city": city_id or "", "status": status},
-        status_choices=[("active", "未完成（待处理和处理中）"), ("closed", "已结束"),
-                        ("all", "全部"), *[(s, STATUS_NAMES[s]) for s in STATUSES]],
-        service_name=_service_name, city_name=_city_name)
-
-
-@bp.post("/search")
-def search() -> Any:
-    """Find a request by its reference. A POST, so what staff type (a reference, or by mistake
-    an ID number) never lands in a URL or an access log."""
-    form = SearchForm()
-    if not form.validate():
-        expired = getattr(form, "csrf_token", None) is not None and form.csrf_token.errors
-        flash("页面停留时间较长，请再查找一次。" if expired
-              else "申请编号里有无法识别的字符，请核对后再试。")
-        return redirect(url_for("staff.queue"), 303)
-    typed = (form.reference.data or "").strip()
-    ref = normalise_reference(typed)
-    if ref and reference_exists(get_db(), ref):
-        return redirect(url_for("staff.request_page", reference=ref), 303)
-    # the typed text is not repeated: it may be personal data
-    flash("没有找到这个申请编号，请核对后再试。" if typed else "请填写申请编号。")
-    return redirect(url_for("staff.queue"), 303)
-
-
+# -- queue and search: queue.py -------------------------------------------------------------
 def _service_name(req: ServiceRequest) -> str:
     service = snapshot_model(req.service_snapshot)
     if len(service.uses) > 1:

@@ -44,6 +44,7 @@ from .audit import audit
 from .database import Database
 from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .outbox import queue_event_message
+from .queue_order import refresh_due_state
 
 
 class RequestClosed(Exception):
@@ -187,6 +188,7 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
         status_before = req.status
         req.status = status_after(req.status, event_id, service.flow[-1].event)
         after = compute_promises(cal, req.service_snapshot, req.use_id, req.event_dates())
+        refresh_due_state(cal, req)
         s.flush()
         audit(s, actor, "event_recorded", req, event_id=event_id,
               event_date=event_date.isoformat(), event_details=stored,

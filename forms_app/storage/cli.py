@@ -1,5 +1,5 @@
 """Storage commands: `flask --app forms_app db-upgrade | rotate-keys | sweep-uploads |
-apply-retention`."""
+apply-retention | refresh-queue`."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"removed {removed} orphaned files and {kept} files kept for abandoned forms")
 
     register_retention_cli(app)
+    register_queue_cli(app)
 
 
 def _today() -> dt.date:
@@ -108,3 +109,18 @@ def register_retention_cli(app: Flask) -> None:
             if not loop:
                 return
             time.sleep(interval)
+
+
+def register_queue_cli(app: Flask) -> None:
+    @app.cli.command("refresh-queue")
+    def refresh_queue() -> None:
+        """Recompute the stored next due date of every open request and fill the search
+        hashes missing on older requests (once after migration 0009; safe to repeat)."""
+        from ..content import get_rules
+        from .queue_order import refresh_all
+        from .search import backfill_hashes
+
+        read, changed = refresh_all(get_db(), get_rules().calendar)
+        filled = backfill_hashes(get_db(), get_crypto())
+        click.echo(f"due dates: {read} open requests read, {changed} changed; "
+                   f"search hashes filled for {filled} requests")

@@ -16,6 +16,7 @@ from .crypto import Crypto
 from .database import Database
 from .files import fsync_dir, store
 from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
+from .queue_order import refresh_due_state
 
 
 class RequestClosedForDocuments(Exception):
@@ -47,6 +48,9 @@ def add_documents(db: Database, crypto: Crypto, upload_dir: Path, reference: str
                                event_date=today, recorded_by=BY_APPLICANT, recorded_at=now,
                                details={"documents": len(stored),
                                         "types": sorted({d for d, *_ in stored})}))
+            # in content no promise starts or ends with the applicant's upload: the stored due
+            # date stays (refresh_due_state refuses, loudly, if a content change makes it one)
+            refresh_due_state(None, req, recorded="documents_received")
             audit(s, BY_APPLICANT, "documents_added", req, documents=len(stored))
     except BaseException:
         for item in stored:

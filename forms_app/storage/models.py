@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -86,7 +87,8 @@ class ServiceRequest(Base):
     reference: Mapped[str] = mapped_column(String(8), unique=True)
     service_id: Mapped[str] = mapped_column(String(64))
     use_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(32), default=STATUS_OPEN, index=True)
+    # indexed with the due date in ix_service_request_queue (migration 0009)
+    status: Mapped[str] = mapped_column(String(32), default=STATUS_OPEN)
 
     insured_name: Mapped[str] = mapped_column(String(100))
     id_number_enc: Mapped[str] = mapped_column(Text)
@@ -145,6 +147,16 @@ class ServiceRequest(Base):
     register_status: Mapped[str] = mapped_column(String(16), default="unverified")
     register_import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_import.id"))
     register_note: Mapped[str | None] = mapped_column(String(200))
+    # the staff queue (migration 0009): the earliest due date of a promise whose clock runs and
+    # that is not fulfilled (None when none runs, and for a closed request) and which promise,
+    # a copy kept by storage/queue_order.refresh_due_state for ordering in SQL; who works on
+    # it (a staff username); keyed hashes (HASH_KEY) of the name and phones for the search
+    next_due: Mapped[dt.date | None] = mapped_column(Date)
+    next_due_promise: Mapped[str | None] = mapped_column(String(64))
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    insured_name_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    applicant_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
     documents: Mapped[list[RequestDocument]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestDocument.id")
@@ -160,10 +172,19 @@ class ServiceRequest(Base):
         viewonly=True, order_by="(RequestEvent.event_date, RequestEvent.id)")
 
     # indexes: only what a query uses (migration 0003): reference and submission_token
-    # (unique), status (staff queue), and the "already used" check below
+    # (unique), the "already used" check and the staff queue's (migration 0009) below
     __table_args__ = (
         Index("ix_service_request_use_lookup", "policy_number", "id_hash", "use_id",
               "policy_year_start"),
+        # the queue: one ordered walk per status (storage/queue_reads.py), counts by due date
+        Index("ix_service_request_queue", "status", "next_due", "created_at", "id"),
+        # "mine": only assigned rows, so an "unassigned" read never picks this index
+        Index("ix_service_request_assigned", "assigned_to", "status", "next_due",
+              sqlite_where=text("assigned_to IS NOT NULL"),
+              postgresql_where=text("assigned_to IS NOT NULL")),
+        # the recently withdrawn list above the queue
+        Index("ix_service_request_withdrawn_at", "withdrawn_at"),
+        Index("ix_service_request_consent_withdrawn_at", "consent_withdrawn_at"),
     )
 
     @property

@@ -47,6 +47,8 @@ from .models import (
     utcnow,
 )
 from .outbox import queue_submission_message
+from .queue_order import opening_due_state
+from .search import search_hashes
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +337,9 @@ def _request_row(crypto: Crypto, new: NewRequest, now: dt.datetime) -> dict[str,
         "register_status": new.register_status,
         "register_import_id": new.register_import_id,
         "register_note": new.register_note,
+        **search_hashes(crypto, new.insured_name, new.phone, new.applicant_phone),
+        **opening_due_state(new.service_snapshot, new.initial_promises,
+                            {"request": new.request_date, **new.events}, STATUS_OPEN),
     }
 
 

@@ -121,6 +121,10 @@ _ERASED: dict[str, Any] = {
     "applicant_name": None, "applicant_phone_enc": None, "applicant_phone_masked": None,
     "policy_number": "", "policy_effective": None, "diagnosis_date": None, "hospital_id": None,
     "details": {}, "register_note": None,
+    # the search's keyed hashes of name and phones (migration 0009); nothing falls due on a
+    # deleted request either (it is closed: storage/queue_order.py)
+    "insured_name_hash": None, "phone_hash": None, "applicant_phone_hash": None,
+    "next_due": None, "next_due_promise": None,
 }
 
 

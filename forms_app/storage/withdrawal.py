@@ -29,6 +29,7 @@ from service_rules.workflow import BY_APPLICANT, OPEN_STATUSES, STATUS_WITHDRAWN
 from .audit import audit
 from .database import Database
 from .models import Outbox, RequestEvent, ServiceRequest, utcnow
+from .queue_order import refresh_due_state
 
 
 class NotWithdrawable(Exception):
@@ -119,6 +120,7 @@ def withdraw(db: Database, reference: str, kind: str, today: dt.date,
                                recorded_by=actor, recorded_at=now, details={"kind": kind}))
         if kind == WITHDRAW_CONSENT:
             req.consent_withdrawn_at = now
+        refresh_due_state(None, req)  # withdrawn: closed, nothing falls due any more
         cancelled = cancel_queued_messages(s, req.id)
         audit(s, actor, "consent_withdrawn" if kind == WITHDRAW_CONSENT else "request_withdrawn",
               req, status_before=before, status_after=req.status, messages_cancelled=cancelled)
