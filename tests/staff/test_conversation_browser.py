@@ -150,3 +150,45 @@ def test_an_appointment_and_a_declined_billing_as_the_family_sees_them(
             expect(phone.get_by_text("把承诺日期加入日历")).to_have_count(0)
         finally:
             browser.close()
+
+
+def test_a_step_recorded_too_early_is_undone_with_a_reason_and_the_family_sees_it_go(
+        live: tuple[str, Flask], chromium_path: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, app = live
+    today = shanghai_today()
+    ref = new_request(app, "second_opinion", request_date=today)
+    due = expected_due(app, today, 10)
+    shown_due = f"{due.year}年{due.month}月{due.day}日"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            desk = browser.new_page(viewport={"width": 1024, "height": 800})
+            sign_in(desk, base)
+            desk.goto(f"{base}/staff/requests/{ref}")
+            record(desk, "records_complete", 发生日期=today.isoformat())
+            promise = desk.locator("#promises tr[data-promise=opinion_report]")
+            expect(promise.locator("[data-due]")).to_have_attribute("data-due", due.isoformat())
+            family = browser.new_page(viewport={"width": 390, "height": 844})
+            family.goto(link(app, base, ref))
+            expect(family.locator("main")).to_contain_text(shown_due)
+
+            row = desk.locator("#events tr[data-event=records_complete]")
+            row.locator("details.staff-undo summary").click()
+            row.get_by_role("button", name="撤销：病历资料收集完整").click()  # no reason yet
+            expect(row.get_by_role("alert")).to_have_text("请填写撤销的原因。")
+            expect(promise.locator("[data-due]")).to_have_count(1)  # nothing changed
+            row.get_by_label("撤销原因").fill("病历还缺出院小结，记录得太早了")
+            row.get_by_role("button", name="撤销：病历资料收集完整").click()
+
+            expect(desk.locator("#flash")).to_contain_text("已撤销：病历资料收集完整")
+            expect(desk.locator("#undone")).to_contain_text("病历还缺出院小结，记录得太早了")
+            expect(desk.locator("#events tr[data-event=records_complete]")).to_have_count(0)
+            expect(promise).to_have_attribute("data-outcome", "waiting")
+            expect(desk.locator("#audit tr[data-action=event_undone]")).to_contain_text(
+                "病历还缺出院小结")
+            family.reload()
+            expect(family.locator("main")).not_to_contain_text(shown_due)
+        finally:
+            browser.close()
