@@ -14,12 +14,10 @@ from service_rules.workcalendar import CalendarRangeError
 
 from ..content import get_rules
 from ..extensions import csrf
-from .openapi import OPENAPI
+from .openapi import MAX_EVENTS, openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # JSON only, no cookies used: nothing for a forged form to abuse
-
-MAX_EVENTS = 50
 
 
 def _problem(status: int, message: str, field: str | None = None) -> tuple[Any, int]:
@@ -68,7 +66,9 @@ def promises() -> Any:
         return _problem(422, "service_id 不是已知的服务编号：" + "、".join(content.service_by_id),
                         "service_id")
     service = content.service(service_id)
-    use_id = body.get("use_id") or (service.uses[0].id if len(service.uses) == 1 else None)
+    use_id = body.get("use_id")
+    if use_id is None and len(service.uses) == 1:
+        use_id = service.uses[0].id  # the one use need not be named
     if not isinstance(use_id, str) or use_id not in {u.id for u in service.uses}:
         return _problem(422, "use_id 应为以下之一：" + "、".join(u.id for u in service.uses),
                         "use_id")
@@ -97,7 +97,7 @@ def promises() -> Any:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    return jsonify(OPENAPI)
+    return jsonify(openapi_document(get_rules()))
 
 
 @bp.errorhandler(CalendarRangeError)
