@@ -207,6 +207,8 @@ class Hospital(Model):
     name: Text
     short_name: Text | None = None
     city: Id
+    # shown to an applicant whose appointment is there when staff give no other address
+    address: Text | None = None
     services: Annotated[list[Id], Field(min_length=1)]
 
 

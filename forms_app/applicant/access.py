@@ -1,16 +1,28 @@
 """Which requests this browser may see: the ones it submitted or looked up (kept in the signed
-session cookie, at most the last VIEWABLE_MAX), or whose signed status link it opened (the link
-in a message to the applicant: the reference signed with SECRET_KEY, valid LINK_DAYS days)."""
+session cookie, at most the last VIEWABLE_MAX), or whose status link it opened.
+
+A status link (`/status/link/<token>`, storage/status_links.py) lets the browser in for as
+long as the link works: the session remembers which link, and each later page checks it again,
+so revoking a link also shuts out a browser that opened it before. Links of earlier versions
+(`/status/<REF>?t=`, the reference signed with SECRET_KEY, LINK_DAYS days) are still accepted
+until they expire, unless the request's links were revoked since they were signed.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ..storage import get_db
+from ..storage.status_links import LINK_DAYS, legacy_link_allowed, link_active
+
 VIEWABLE_KEY = "viewable"
 VIEWABLE_MAX = 10
+# [[reference, status_link.id], ...]: pages opened through a link, valid while it is
+LINKED_KEY = "linked"
 
 
 def allow_view(reference: str) -> None:
@@ -18,11 +30,22 @@ def allow_view(reference: str) -> None:
     session[VIEWABLE_KEY] = (refs + [reference])[-VIEWABLE_MAX:]
 
 
+def allow_view_by_link(reference: str, link_id: int) -> None:
+    linked = [x for x in session.get(LINKED_KEY, [])
+              if isinstance(x, list) and len(x) == 2 and x[0] != reference]
+    session[LINKED_KEY] = (linked + [[reference, link_id]])[-VIEWABLE_MAX:]
+
+
 def may_view(reference: str) -> bool:
-    return reference in session.get(VIEWABLE_KEY, [])
+    if reference in session.get(VIEWABLE_KEY, []):
+        return True
+    for ref, link_id in (x for x in session.get(LINKED_KEY, [])
+                         if isinstance(x, list) and len(x) == 2):
+        if ref == reference and isinstance(link_id, int):
+            return link_active(get_db(), link_id, reference)
+    return False
 
 
-LINK_DAYS = 120
 _LINK_SALT = "status-link"
 
 
@@ -31,16 +54,23 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def status_link_token(reference: str) -> str:
+    """A link token of the earlier kind (no longer put in messages; the tests make the links
+    already sent with it)."""
     return _serializer().dumps(reference)
 
 
 def link_reference(token: str) -> str | None:
-    """The reference a status-link token was made for, None if forged or expired."""
+    """The reference an earlier signed link was made for; None if forged, expired, or the
+    request's links were revoked after it was signed."""
     try:
-        value = _serializer().loads(token, max_age=LINK_DAYS * 24 * 3600)
+        value, signed = _serializer().loads(token, max_age=LINK_DAYS * 24 * 3600,
+                                            return_timestamp=True)
     except BadSignature:
         return None
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    signed_at = signed if signed.tzinfo else signed.replace(tzinfo=dt.UTC)
+    return value if legacy_link_allowed(get_db(), value, signed_at) else None
 
 
 # -- submission tokens: bound to the browser session and the service they were issued for ----

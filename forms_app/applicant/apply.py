@@ -30,6 +30,7 @@ from ..storage import get_db
 from ..storage.requests import (
     load_summary,
 )
+from ..storage.submitted import submitted_data
 from .access import allow_view, may_view
 from .forms import (
     RequestForm,
@@ -41,7 +42,7 @@ from .ics import build_ics
 from .kept_files import forget, keep_for_retry, kept_for
 from .opening import blank_form, check_service_fields, open_request, posted_form, service_or_404
 from .uploads import check_uploads
-from .viewmodels import request_view
+from .viewmodels import request_view, submitted_view
 
 bp = Blueprint("apply", __name__, url_prefix="/apply", template_folder="templates")
 
@@ -139,7 +140,9 @@ def confirmation(reference: str) -> Any:
     if req is None:
         abort(404)
     view = request_view(get_rules(), req)
-    return render_template("applicant/confirmation.html", view=view)
+    return render_template("applicant/confirmation.html", view=view,
+                           submitted=submitted_view(get_rules().content, req.snapshot,
+                                                    submitted_data(get_db(), reference)))
 
 
 @bp.get("/confirmation/<reference>.ics")

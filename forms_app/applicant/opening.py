@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +169,10 @@ def open_request(f: RequestForm, service: Service,
         events={k: v for k, v in events.items() if k != "request"},
         files=[(doc_type, data, ext, mime) for doc_type, items in files.items()
                for data, ext, mime in items],
+        file_names=[name for doc_type, items in files.items()
+                    for name, _item in itertools.zip_longest(
+                        getattr(f, "accepted_names", {}).get(doc_type, [])[:len(items)],
+                        items)],
         initial_promises=[p.as_dict() for p in promises],
         use_limit=use.times if use.limited else None,
         register_status=found.register_status, register_import_id=found.register_import_id,
@@ -175,7 +180,7 @@ def open_request(f: RequestForm, service: Service,
         channel=channel, recorded_by=recorded_by, consent_method=consent_method,
         consent_version=consent_version(content.product.sensitive_consent),
         notice_version=content.privacy_file.version if content.privacy_file.present else None,
-        status_link=status_link_maker(current_app.config),
+        status_link=status_link_maker(current_app.config, crypto),
     )
     try:
         reference, created = create_request(get_db(), crypto, upload_dir(), new,

@@ -41,7 +41,7 @@ from ..storage.datacopy import DataCopy, record_copy, request_copy
 from ..storage.requests import load_summary
 from ..storage.withdrawal import NotWithdrawable, privacy_state, withdraw
 from ..web.forms import Form
-from .access import may_view
+from .access import allow_view, may_view
 
 bp = Blueprint("privacy", __name__, url_prefix="/status", template_folder="templates")
 
@@ -109,7 +109,9 @@ def withdraw_confirmed(reference: str) -> Any:
         return redirect(url_for("status.request_status", reference=reference), 303)
     grace = get_rules().content.privacy_file.retention.withdrawn_grace_days
     what = "已撤回这次申请" if done.kind == WITHDRAW_REQUEST else "已撤回您的同意"
-    flash(f"{what}。我们已停止办理并不再发送短信，个人信息和资料会在{grace}天后删除。")
+    flash(f"{what}。我们已停止办理并不再发送短信，个人信息和资料会在{grace}天后删除。"
+          "之前发给您的进度链接已停止使用。")
+    allow_view(reference)  # the links stop working; this browser keeps the page it is on
     return redirect(url_for("status.request_status", reference=reference), 303)
 
 

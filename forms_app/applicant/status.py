@@ -13,29 +13,51 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from werkzeug.datastructures import FileStorage
 
 from service_rules.deadlines import shanghai_today
+from service_rules.workflow import BY_APPLICANT
 
 from ..content import get_rules
 from ..extensions import csrf, limiter
 from ..storage import get_crypto, get_db, upload_dir
 from ..storage.documents import RequestClosedForDocuments, add_documents
 from ..storage.requests import RequestSummary, check_status_pair, load_summary
-from .access import allow_view, link_reference, may_view
+from ..storage.status_links import (
+    LINK_DAYS,
+    UNKNOWN,
+    VALID,
+    LinkIssuer,
+    check_token,
+    revoke_request_links,
+)
+from ..storage.submitted import submitted_data
+from ..web.forms import Form
+from .access import allow_view, allow_view_by_link, link_reference, may_view
 from .forms import DocumentsForm, StatusForm, field_errors, validate_keeping_values
 from .privacy import privacy_context
-from .uploads import check_files
-from .viewmodels import request_view
+from .uploads import check_files, shown_name
+from .viewmodels import request_view, submitted_view
 
 bp = Blueprint("status", __name__, url_prefix="/status", template_folder="templates")
+
+NEW_LINK_KEY = "new_status_link"
+
+
+class PlainForm(Form):
+    """Only its CSRF token (stop the old links)."""
+
 
 _UNSET = object()
 NOT_FOUND = ("没有找到与申请编号和身份证号码后四位都相符的申请。请核对后再试，"
              "或致电服务热线查询。")
 EXPIRED = "页面停留时间较长，请再点一次“查询”。"
+LINK_GONE = ("这个链接已经失效（可能已过期，或已停止使用）。请输入申请编号和身份证号码后四位"
+             "查看申请，或致电服务热线。")
+LINK_UNKNOWN = "这个链接不完整或不正确。请输入申请编号和身份证号码后四位查看申请。"
 
 
 def _status_limit() -> str:
@@ -67,6 +89,51 @@ def result() -> Any:
     # Post/Redirect/Get: the page can be refreshed and bookmarked, and reading it again does
     # not use up the lookup limit
     return redirect(url_for("status.request_status", reference=req.reference), 303)
+
+
+def _failed(response: Any) -> bool:
+    return response.status_code >= 400
+
+
+@bp.get("/link/<token>")
+@limiter.limit(_status_limit, deduct_when=_failed)  # only tries that open nothing count
+def open_link(token: str) -> Any:
+    """A status link from a message: the page itself, at an address that can be refreshed
+    and bookmarked and that names no request. The browser may then use the page's forms for
+    as long as the link works."""
+    found = check_token(get_db(), get_crypto(), token)
+    if found.state != VALID or found.reference is None or found.link_id is None:
+        # expired or stopped: 410, the link was real once; anything else: 404
+        gone = found.state != UNKNOWN
+        return render_template("applicant/status_form.html", form=StatusForm(formdata=None),
+                               errors=[], not_found=False,
+                               notice=LINK_GONE if gone else LINK_UNKNOWN), 410 if gone else 404
+    req = load_summary(get_db(), found.reference)
+    if req is None:  # pragma: no cover - the link's row goes with its request
+        abort(404)
+    allow_view_by_link(req.reference, found.link_id)
+    return _status_page(req)
+
+
+@bp.post("/<reference>/links")
+@limiter.limit(_status_limit, methods=["POST"])
+def renew_links(reference: str) -> Any:
+    """The applicant stops every link sent so far (a message forwarded, a phone lost) and
+    gets one new link, shown once on the page."""
+    if not may_view(reference):
+        abort(404)
+    form = PlainForm()
+    if not form.validate():
+        flash("页面停留时间较长，请再点一次“停止旧链接”。")
+        return redirect(url_for("status.request_status", reference=reference), 303)
+    issuer = LinkIssuer(get_crypto(),
+                        lambda t: url_for("status.open_link", token=t, _external=True))
+    done = revoke_request_links(get_db(), reference, BY_APPLICANT, issuer)
+    if done is None:
+        abort(404)
+    allow_view(reference)  # this browser keeps the page it is on
+    session[NEW_LINK_KEY] = done[1]
+    return redirect(url_for("status.request_status", reference=reference), 303)
 
 
 @bp.get("/<reference>")
@@ -106,6 +173,11 @@ def _status_page(req: RequestSummary, form: DocumentsForm | None = None,
         form = _documents_form(req, formdata=None)
     return render_template("applicant/status.html", view=view, documents_form=form,
                            errors=field_errors(form) if form is not None else [],
+                           submitted=submitted_view(get_rules().content, req.snapshot,
+                                                    submitted_data(get_db(), req.reference)),
+                           links_form=PlainForm(formdata=None),
+                           new_link=session.pop(NEW_LINK_KEY, None), link_days=LINK_DAYS,
+                           today=shanghai_today(),
                            **privacy_context(req.reference)), status
 
 
@@ -135,7 +207,8 @@ def send_documents(reference: str) -> Any:
     try:
         count = add_documents(get_db(), get_crypto(), upload_dir(), reference,
                               [(form.document_type.data, *c) for c in checked],
-                              shanghai_today())
+                              shanghai_today(),
+                              names=[shown_name(i.filename or "") for i in items])
     except RequestClosedForDocuments:
         flash("这个申请已经结束，不再需要补充资料。如有疑问请致电服务热线。")
         return redirect(url_for("status.request_status", reference=reference), 303)

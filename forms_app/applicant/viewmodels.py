@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service_rules import Rules
-from service_rules.deadlines import shanghai_today
+from service_rules.deadlines import shanghai_date, shanghai_today
 from service_rules.identity import format_reference
 from service_rules.models import ACTOR_NAMES, Content
 from service_rules.promises import PromiseState, Snapshot, flow_progress
@@ -26,6 +26,8 @@ from service_rules.workflow import (
 )
 
 from ..storage.requests import RequestSummary
+from ..storage.submitted import Submitted
+from .forms import OTHER_CITY, SAMPLE_UNSURE
 from .ics import CalendarItem
 
 
@@ -95,32 +97,63 @@ def settled_promises(outcomes: Sequence[PromiseOutcome]) -> dict[str, str]:
 def arranged_items(content: Content, snapshot: Snapshot,
                    events: Sequence[tuple[str, dt.date]],
                    details: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What staff arranged or received that the family needs to know: the hospital and time
-    of an appointment, the sample the lab received, a direct billing confirmed."""
+    """What staff arranged or received that the family needs to know: the hospital, time,
+    department, address and what to bring of an appointment; where to send a sample; the
+    sample the lab received; a direct billing confirmed and what to sign and hand over."""
     samples = {s.id: s.name for s in snapshot.service.samples}
     items: list[str] = []
     for (event_id, day), info in zip(events, details or [{}] * len(events), strict=False):
         if event_id == "appointment_booked":
-            hospital = content.hospital_by_id.get(info.get("hospital_id", ""))
-            when = info.get("appointment_date", "")
-            try:
-                when = chinese_date(dt.date.fromisoformat(when))
-            except (TypeError, ValueError):
-                pass
-            name = hospital.name if hospital else info.get("hospital_id", "")
-            line = f"就医预约：{name}，{when} {info.get('appointment_time', '')}".rstrip()
-            items.append(line + "。请按时就医，带好身份证和病历资料。")
+            items.append(appointment_line(content, info))
+        elif event_id == "sample_guided":
+            line = f"样本寄送：请寄到{info.get('sample_address', '')}"
+            if info.get("sample_recipient"):
+                line += f"，收件人：{info['sample_recipient']}"
+            line += "。"
+            if info.get("sample_include"):
+                line += f"随样本附上：{_sentence(info['sample_include'])}"
+            items.append(line + "寄出后，实验室收到样本即开始计算出报告的时间。")
         elif event_id == "sample_received":
             sample = samples.get(info.get("sample_type", ""), "")
             what = f"（{sample}）" if sample else ""
             items.append(f"{chinese_date(day)}实验室已收到样本{what}。")
         elif event_id == "billing_accepted":
-            items.append(f"{chinese_date(day)}已确认为您启动住院直付服务。")
+            line = f"{chinese_date(day)}已确认为您启动住院直付服务。"
+            if info.get("sign_and_hand_over"):
+                line += f"需要签署和交付的材料：{_sentence(info['sign_and_hand_over'])}"
+            items.append(line)
         elif event_id == "records_complete":
             items.append(f"{chinese_date(day)}病历资料已收集完整。")
         elif event_id == "admission_slip_issued":
             items.append(f"住院条开具日期：{chinese_date(day)}。")
     return items
+
+
+def appointment_line(content: Content, info: Mapping[str, Any]) -> str:
+    """An appointment as the applicant reads it; the address falls back to the one the
+    hospital list gives (content/hospitals.yaml `address`), if any."""
+    hospital = content.hospital_by_id.get(info.get("hospital_id", ""))
+    when = info.get("appointment_date", "")
+    try:
+        when = chinese_date(dt.date.fromisoformat(when))
+    except (TypeError, ValueError):
+        pass
+    name = hospital.name if hospital else info.get("hospital_id", "")
+    if info.get("department"):
+        name += f" {info['department']}"
+    line = f"就医预约：{name}，{when} {info.get('appointment_time', '')}".rstrip() + "。"
+    address = info.get("address") or (hospital.address if hospital else None)
+    if address:
+        line += f"地址：{_sentence(address)}"
+    bring = info.get("bring")
+    return line + (f"请带齐：{_sentence(bring)}请按时就医。" if bring
+                   else "请按时就医，带好身份证和病历资料。")
+
+
+def _sentence(text: str) -> str:
+    """Staff's words as one sentence of a line: spaces and line breaks folded, one 。 at the
+    end."""
+    return " ".join(str(text).split()).rstrip("。.；;，, ") + "。"
 
 
 def documents_asked(events: Sequence[tuple[str, dt.date]],
@@ -197,3 +230,52 @@ def request_view(rules: Rules, req: RequestSummary, today: dt.date | None = None
         ended=ending(req.status, req.events, req.event_details, final_event),
         asked_for=None if req.status in CLOSED_STATUSES
         else documents_asked(req.events, req.event_details))
+
+
+@dataclass(frozen=True)
+class SubmittedView:
+    """What the applicant submitted, shown back on their own pages: (label, value) rows and
+    the files as (document name, the file's own name or None, received on)."""
+
+    rows: list[tuple[str, str]]
+    files: list[tuple[str, str | None, dt.date]]
+
+
+def submitted_view(content: Content, snapshot: Snapshot, data: Submitted | None
+                   ) -> SubmittedView | None:
+    """The city or hospital, the dates given, the sample type and the files' names; None for
+    a request whose data was deleted (nothing of it is shown)."""
+    if data is None:
+        return None
+    rows: list[tuple[str, str]] = []
+    if data.city_id:
+        city = content.city_by_id.get(data.city_id)
+        rows.append(("就诊城市", city.name if city else
+                     ("其他城市" if data.city_id == OTHER_CITY else data.city_id)))
+    if data.hospital_id:
+        hospital = content.hospital_by_id.get(data.hospital_id)
+        rows.append(("医院", hospital.name if hospital else data.hospital_id))
+    events = snapshot.data.get("events", {})
+    for key, value in data.details.items():
+        if key.endswith("_date") and key != "admission_date":
+            event = events.get(key.removesuffix("_date"), {})
+            rows.append((f"{event.get('name', key)}日期", _date_text(value)))
+    if data.details.get("admission_date"):
+        rows.append(("入院日期", _date_text(data.details["admission_date"])))
+    sample = data.details.get("sample_type")
+    if sample:
+        names = {s.id: s.name for s in snapshot.service.samples}
+        rows.append(("可以提供的检测样本", names.get(sample, "还不确定，请服务人员指导"
+                                             if sample == SAMPLE_UNSURE else sample)))
+    doc_names = content.document_by_id
+    files = [(doc_names[f.document_type].name if f.document_type in doc_names
+              else f.document_type, f.display_name, shanghai_date(f.created_at))
+             for f in data.files]
+    return SubmittedView(rows, files)
+
+
+def _date_text(value: Any) -> str:
+    try:
+        return chinese_date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)

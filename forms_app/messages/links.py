@@ -1,35 +1,32 @@
-"""The status link put in every message: `PUBLIC_BASE_URL/status/<REF>?t=<token>`.
+"""The status link put in every message: `PUBLIC_BASE_URL/status/link/<token>`.
 
-The token is the one `applicant.access.status_link_token` makes (the reference signed with
-SECRET_KEY by itsdangerous, salt "status-link"), built here from the secret itself so that the
-storage layer, which writes the messages, never imports the applicant views. The link holds
-the reference and a signature only: no name, ID or phone number.
+The token is random (`storage/status_links.py`: 256 bits, only its keyed hash stored, 120
+days, revocable), so the link holds no reference and no name, ID or phone number. A new link
+is issued for each message, in the transaction that queues the message. Links of earlier
+versions (`/status/<REF>?t=`, the reference signed with SECRET_KEY) are still accepted by
+`applicant/access.py` until they expire or the request's links are revoked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
-from itsdangerous import URLSafeTimedSerializer
+from ..storage.crypto import Crypto
+from ..storage.status_links import LinkIssuer
 
-# the same salt as applicant/access.py: a link made here opens the page there
-# (tests/messages/test_submission_message.py follows one through the app)
-STATUS_LINK_SALT = "status-link"
+LINK_PATH = "/status/link/"
 
 
-def status_link(secret_key: str, base_url: str, reference: str) -> str:
-    """The full address of the applicant's status page for `reference`, signed."""
-    token = URLSafeTimedSerializer(secret_key, salt=STATUS_LINK_SALT).dumps(reference)
-    return f"{base_url.rstrip('/')}/status/{quote(reference)}?t={token}"
+def status_link_url(base_url: str, token: str) -> str:
+    """The full address of the status page a token opens."""
+    return f"{base_url.rstrip('/')}{LINK_PATH}{token}"
 
 
-def status_link_maker(config: Mapping[str, Any]) -> Callable[[str], str] | None:
-    """reference -> status link from the app's settings; None when PUBLIC_BASE_URL is empty
+def status_link_maker(config: Mapping[str, Any], crypto: Crypto) -> LinkIssuer | None:
+    """The issuer of status links from the app's settings; None when PUBLIC_BASE_URL is empty
     (then messages carry no link: an address the applicant cannot open helps nobody)."""
     base = (config.get("PUBLIC_BASE_URL") or "").strip()
     if not base:
         return None
-    secret = config["SECRET_KEY"]
-    return lambda reference: status_link(secret, base, reference)
+    return LinkIssuer(crypto, lambda token: status_link_url(base, token))

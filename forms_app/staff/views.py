@@ -50,6 +50,7 @@ from ..storage.casework import (
 from ..storage.files import read as read_upload
 from ..storage.models import ServiceRequest
 from ..storage.register import import_by_id
+from ..storage.status_links import LinkIssuer
 from ..storage.withdrawal import privacy_state
 from . import bp
 from .casework_context import casework_parts
@@ -123,6 +124,7 @@ AUDIT_NAMES = {
     "note_added": "添加内部备注", "event_undone": "撤销进展", "request_reopened": "重新打开申请",
     "staff_created": "创建账号", "staff_password_reset": "重设密码",
     "staff_deactivated": "停用账号", "staff_reactivated": "重新启用账号",
+    "status_links_revoked": "停止进度链接",
 }
 
 
@@ -244,10 +246,10 @@ def request_page(reference: str) -> Any:
     return _render_request(req)
 
 
-def _status_link(reference: str) -> str | None:
-    """The applicant's status link for the message of an event (PUBLIC_BASE_URL set)."""
-    make = status_link_maker(current_app.config)
-    return make(reference) if make else None
+def _status_link(reference: str) -> LinkIssuer | None:
+    """Issues the applicant's status link for the message of an event (PUBLIC_BASE_URL set),
+    stored in the event's transaction."""
+    return status_link_maker(current_app.config, get_crypto())
 
 
 @bp.post("/requests/<reference>/events/<event_id>")

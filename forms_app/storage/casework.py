@@ -39,12 +39,13 @@ from service_rules.workflow import (
     status_from_events,
 )
 
-from ..messages.texts import event_message
+from ..messages.texts import NOTIFY_EVENTS, event_message
 from .audit import audit
 from .database import Database
 from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .outbox import queue_event_message
 from .queue_order import refresh_due_state
+from .status_links import LinkIssuer
 
 
 class RequestClosed(Exception):
@@ -160,10 +161,11 @@ class Recorded:
 
 def record_event(db: Database, rules: Rules, reference: str, event_id: str,
                  event_date: dt.date, details: dict[str, Any], actor: str,
-                 hospital_name: str | None = None, status_link: str | None = None
-                 ) -> Recorded:
-    """Record a staff event on a request (see the module docstring); `status_link` (made by
-    the caller, who has the app's secret) goes at the end of the applicant's message."""
+                 hospital_name: str | None = None,
+                 status_link: str | LinkIssuer | None = None) -> Recorded:
+    """Record a staff event on a request (see the module docstring); `status_link` (an
+    issuer from messages/links.py: a new link stored in this transaction) goes at the end of
+    the applicant's message."""
     with db.write_session() as s:
         query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
             .where(ServiceRequest.reference == reference)
@@ -199,12 +201,16 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
         recorded = req.event_dates()
         still_due = [p for p in after
                      if not any(e in recorded for e in fulfilling_events(service, p.promise_id))]
+        link = status_link
+        if isinstance(status_link, LinkIssuer):
+            # a link is made (and stored) only for a message that is queued
+            link = status_link.issue(s, req.id) if event_id in NOTIFY_EVENTS else None
         body = event_message(
             product_name=product.get("name", rules.content.product.name),
             service_name=service.name, reference=req.reference,
             event_name=event_name(rules, req.service_snapshot, event_id), event_id=event_id,
             details=stored, promises=still_due, hospital_name=hospital_name,
-            status_link=status_link,
+            status_link=link,
             hotline=product.get("hotline", {}).get("display",
                                                    rules.content.product.hotline.display))
         queued = queue_event_message(s, req, event_id, body)

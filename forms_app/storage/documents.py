@@ -17,6 +17,7 @@ from .database import Database
 from .files import fsync_dir, store
 from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .queue_order import refresh_due_state
+from .requests import display_name
 
 
 class RequestClosedForDocuments(Exception):
@@ -24,9 +25,13 @@ class RequestClosedForDocuments(Exception):
 
 
 def add_documents(db: Database, crypto: Crypto, upload_dir: Path, reference: str,
-                  files: list[tuple[str, bytes, str, str]], today: object) -> int:
-    """Store (document type, data, ext, mime) files for the request; returns how many. Files
-    are written and fsynced first and removed again if the transaction does not commit."""
+                  files: list[tuple[str, bytes, str, str]], today: object,
+                  names: list[str | None] | None = None) -> int:
+    """Store (document type, data, ext, mime) files for the request; returns how many.
+    `names`: the name the applicant gave each file (same order), kept sanitised to show back
+    to them. Files are written and fsynced first and removed again if the transaction does not
+    commit."""
+    given = list(names or []) + [None] * (len(files) - len(names or []))
     stored = [(doc_type, store(upload_dir, crypto, data), data, ext, mime)
               for doc_type, data, ext, mime in files]
     if stored:
@@ -39,11 +44,13 @@ def add_documents(db: Database, crypto: Crypto, upload_dir: Path, reference: str
             if req.status in CLOSED_STATUSES:
                 raise RequestClosedForDocuments(reference)
             now = utcnow()
-            for doc_type, stored_file, data, ext, mime in stored:
+            for (doc_type, stored_file, data, ext, mime), name in zip(stored, given,
+                                                                     strict=False):
                 s.add(RequestDocument(request_id=req.id, document_type=doc_type,
                                       stored_name=stored_file.stored_name, extension=ext,
                                       size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                                      mime=mime, created_at=now))
+                                      mime=mime, created_at=now,
+                                      display_name=display_name(name)))
             s.add(RequestEvent(request_id=req.id, event_id="documents_received",
                                event_date=today, recorded_by=BY_APPLICANT, recorded_at=now,
                                details={"documents": len(stored),

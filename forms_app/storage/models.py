@@ -130,6 +130,9 @@ class ServiceRequest(Base):
     consent_withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     personal_data_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     deletion_reason: Mapped[str | None] = mapped_column(String(32))
+    # every status link of the request stopped at this time (migration 0011): the legacy
+    # signed links (`?t=`), which have no `status_link` row, are refused from then on
+    status_links_revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # one per rendered form: a second POST of the same form finds the first request
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -215,6 +218,9 @@ class RequestDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     mime: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the file's name as the applicant chose it, sanitised (migration 0011): shown to the
+    # applicant only, on their own pages; deleted with the row
+    display_name: Mapped[str | None] = mapped_column(String(80))
 
     request: Mapped[ServiceRequest] = relationship(back_populates="documents")
 
@@ -254,6 +260,23 @@ class CaseworkNote(Base):
     author: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     text_enc: Mapped[str] = mapped_column(Text)
+
+
+class StatusLink(Base):
+    """A status link given to the applicant (migration 0011): a random token of which only
+    the keyed hash is kept, the request it opens, its expiry and its revocation."""
+
+    __tablename__ = "status_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"),
+                                            index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("uq_status_link_token_hash", "token_hash", unique=True),)
 
 
 class AuditLog(Base):

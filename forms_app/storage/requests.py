@@ -49,6 +49,7 @@ from .models import (
 from .outbox import queue_submission_message
 from .queue_order import opening_due_state
 from .search import search_hashes
+from .status_links import LinkIssuer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class NewRequest:
     request_date: dt.date                      # Asia/Shanghai date of the submission
     events: dict[str, dt.date] = field(default_factory=dict)  # other dated events given
     files: list[tuple[str, bytes, str, str]] = field(default_factory=list)  # type, data, ext, mime
+    # the name the applicant gave each of `files` (same order), shown back to them only
+    file_names: list[str | None] = field(default_factory=list)
     initial_promises: list[dict[str, Any]] = field(default_factory=list)
     # `snapshot_digest(service_snapshot)` if the caller has it (cached per content version)
     snapshot_digest: str = ""
@@ -103,9 +106,24 @@ class NewRequest:
     register_import_id: int | None = None
     register_note: str | None = None
     policy_year_start: dt.date | None = None
-    # reference -> the applicant's status link for the submission message (None: no link);
-    # made by the layer that has the app's secret and public address (messages/links.py)
-    status_link: Callable[[str], str] | None = None
+    # issues the applicant's status link for the submission message in the request's own
+    # transaction (None: no link); made by the layer that knows the app's public address
+    # (messages/links.py)
+    status_link: LinkIssuer | None = None
+
+
+DISPLAY_NAME_MAX = 80
+
+
+def display_name(filename: str | None) -> str | None:
+    """A file's name as the applicant chose it, safe to keep and show back to them: the last
+    path part, printable characters only, at most DISPLAY_NAME_MAX (the end kept: the
+    extension says most)."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return name[-DISPLAY_NAME_MAX:] or None
 
 
 def policy_year_start(effective: dt.date, day: dt.date) -> dt.date:
@@ -354,10 +372,12 @@ def _rows(crypto: Crypto, new: NewRequest, row: dict[str, Any], reference: str,
     events = [{"event_id": event_id, "event_date": day, "recorded_by": new.recorded_by,
                "recorded_at": now, "details": source}
               for event_id, day in [("request", new.request_date), *new.events.items()]]
+    names = list(new.file_names) + [None] * (len(stored) - len(new.file_names))
     documents = [{"document_type": doc_type, "stored_name": stored_file.stored_name,
                   "extension": ext, "size": len(data),
-                  "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now}
-                 for doc_type, stored_file, data, ext, mime in stored]
+                  "sha256": hashlib.sha256(data).hexdigest(), "mime": mime, "created_at": now,
+                  "display_name": display_name(names[i])}
+                 for i, (doc_type, stored_file, data, ext, mime) in enumerate(stored)]
     audit = {"at": now, "actor": new.recorded_by, "action": "request_created",
              "details": {"reference": reference, "service_id": new.service_id,
                          "use_id": new.use_id, "documents": len(stored)}}
@@ -379,7 +399,7 @@ def _insert(conn: Connection, crypto: Crypto, new: NewRequest, row: dict[str, An
         conn, request_id=request_id, reference=reference, request_row=request,
         snapshot=new.service_snapshot, promises=new.initial_promises,
         recorded={"request", *new.events}, now=now,
-        status_link=new.status_link(reference) if new.status_link else None)
+        status_link=new.status_link.issue(conn, request_id, now) if new.status_link else None)
 
 
 @dataclass(frozen=True)

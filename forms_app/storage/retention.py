@@ -49,6 +49,7 @@ from .database import Database
 from .files import fsync_dir
 from .models import AuditLog, Outbox, RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .notes import delete_notes
+from .status_links import revoke_links
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,9 @@ def delete_request_data(db: Database, upload_dir: Path, request_id: int, setting
                                .where(RequestDocument.request_id == req.id)))
         s.execute(delete(RequestDocument).where(RequestDocument.request_id == req.id))
         messages = s.execute(delete(Outbox).where(Outbox.request_id == req.id)).rowcount or 0
+        # no status link opens a deleted request (a token's hash is no personal data: the
+        # rows stay, revoked, so an old link gets "no longer valid" rather than "wrong link")
+        revoke_links(s, req.id)
         notes = delete_notes(s, req.id)
         # why an event was undone is free text like a note (who and when stay)
         s.execute(update(RequestEvent).where(RequestEvent.request_id == req.id,

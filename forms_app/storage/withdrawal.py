@@ -30,6 +30,7 @@ from .audit import audit
 from .database import Database
 from .models import Outbox, RequestEvent, ServiceRequest, utcnow
 from .queue_order import refresh_due_state
+from .status_links import revoke_links
 
 
 class NotWithdrawable(Exception):
@@ -122,6 +123,9 @@ def withdraw(db: Database, reference: str, kind: str, today: dt.date,
             req.consent_withdrawn_at = now
         refresh_due_state(None, req)  # withdrawn: closed, nothing falls due any more
         cancelled = cancel_queued_messages(s, req.id)
+        # every status link sent so far stops working (the browser that withdrew keeps its
+        # page through the session)
+        revoke_links(s, req.id, now)
         audit(s, actor, "consent_withdrawn" if kind == WITHDRAW_CONSENT else "request_withdrawn",
               req, status_before=before, status_after=req.status, messages_cancelled=cancelled)
         return Withdrawn(req.reference, kind, before, req.status, cancelled)

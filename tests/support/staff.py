@@ -12,13 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms_app.content import get_rules
+from forms_app.messages.links import status_link_maker
 from forms_app.storage import get_crypto, get_db
 from forms_app.storage.requests import NewRequest, create_request
 from service_rules.deadlines import add_working_days
 from service_rules.promises import compute_promises, snapshot_service
 from tests.support.apps import build_app
-
 from tests.support.sample_files import minimal_pdf
+
 PASSWORD = "correct horse battery"
 STAFF = "wang.fang"
 # 110105 19491231 002 X: a valid resident ID number (check character X)
@@ -142,7 +143,8 @@ def new_request(app: Flask, service_id: str, *, use_id: str | None = None,
             submission_token=secrets.token_hex(16), content_version=content.version,
             service_snapshot=snapshot, request_date=request_date, events=events or {},
             files=[("pathology_report", PDF, "pdf", "application/pdf")] if files else [],
-            initial_promises=initial)
+            initial_promises=initial,
+            status_link=status_link_maker(app.config, get_crypto()))
         reference, created = create_request(get_db(), get_crypto(),
                                             Path(app.config["UPLOAD_DIR"]), new)
         assert created
