@@ -264,12 +264,6 @@ def _status_now(req: ServiceRequest, service: Any) -> str:
     return status_from_events(recorded, service.flow[-1].event)
 
 
-def _events_changed(session: Any, req: ServiceRequest) -> None:
-    """Everything stored from a request's events besides its status is recomputed here, in
-    the caller's transaction: the call site for the queue's stored next due date once it is
-    stored (nothing else is stored yet: promises are always computed from the events)."""
-
-
 @dataclass(frozen=True)
 class Changed:
     """What an undo or a reopening did: the status and promised dates before and after."""
@@ -310,7 +304,7 @@ def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, re
         req.status = _status_now(req, service)
         after = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
                                                req.event_dates()))
-        _events_changed(s, req)
+        refresh_due_state(cal, req)  # the queue's stored next due date, in this transaction
         # `undo_reason`, not `reason`: free text, redacted with the personal data
         audit(s, actor, "event_undone", req, event_id=event.event_id, event_row=event.id,
               event_date=event.event_date.isoformat(), undo_reason=reason,
@@ -363,7 +357,7 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
         req.status = STATUS_IN_PROGRESS if status == STATUS_OPEN else status
         after = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
                                                req.event_dates()))
-        _events_changed(s, req)
+        refresh_due_state(cal, req)
         audit(s, actor, "request_reopened", req, event_ids=[e.event_id for e in ended],
               reopen_reason=reason, status_before=status_before, status_after=req.status,
               promises_before=before, promises_after=after)

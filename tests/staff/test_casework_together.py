@@ -15,7 +15,13 @@ from sqlalchemy import select
 from forms_app.content import get_rules
 from forms_app.storage import get_crypto, get_db, upload_dir
 from forms_app.storage.datacopy import request_copy
-from forms_app.storage.models import AuditLog, CaseworkNote, Outbox, RequestEvent
+from forms_app.storage.models import (
+    AuditLog,
+    CaseworkNote,
+    Outbox,
+    RequestEvent,
+    ServiceRequest,
+)
 from tests.support.staff import (
     APPLICANT_PHONE,
     ID_NUMBER,
@@ -67,6 +73,13 @@ def field_errors(html: str, field_id: str) -> list[str]:
     assert control is not None, field_id
     block = control.find_parent(class_="app-field")
     return [p.get_text(strip=True) for p in block.select(".app-error")]
+
+
+def stored_due(app: Flask, reference: str) -> dt.date | None:
+    """The queue's stored next due date (storage/queue_order.py)."""
+    with app.app_context(), get_db().read_session() as s:
+        return s.scalar(select(ServiceRequest.next_due)
+                        .where(ServiceRequest.reference == reference))
 
 
 def event_row(app: Flask, reference: str, event_id: str) -> int:
@@ -149,6 +162,7 @@ def test_undo_takes_the_event_out_of_promises_status_and_the_applicant_page_audi
     assert post_event(staff, ref, "records_complete", D(2026, 3, 3)).status_code == 303
     due = expected_due(app, D(2026, 3, 3), 10)
     assert shown_promises(page(staff, ref))["opinion_report"]["due"] == due
+    assert stored_due(app, ref) == due
     assert due.isoformat() in applicant_page(app, ref) or \
         f"{due.month}月{due.day}日" in applicant_page(app, ref)
 
@@ -159,6 +173,7 @@ def test_undo_takes_the_event_out_of_promises_status_and_the_applicant_page_audi
     doc = page(staff, ref)
     promise = shown_promises(doc)["opinion_report"]
     assert promise["due"] is None and promise["outcome"] == "waiting"
+    assert stored_due(app, ref) is None  # the queue no longer sorts it by that date
     assert status_of(doc) == "in_progress"
     assert [r["data-event"] for r in doc.select("#events tbody tr")] == \
         ["request", "identity_confirmed"]
@@ -231,6 +246,7 @@ def test_an_ended_request_is_reopened_with_a_reason_and_shows_in_progress_again(
                       reason="申请人暂不需要").status_code == 303
     doc = page(staff, ref)
     assert status_of(doc) == "lapsed" and not doc.select("[id^=undo-]")
+    assert stored_due(app, ref) is None
     assert "服务终止" in applicant_page(app, ref)
 
     empty = staff.post(f"/staff/requests/{ref}/reopen", data={"reason": " "})
@@ -251,10 +267,24 @@ def test_an_ended_request_is_reopened_with_a_reason_and_shows_in_progress_again(
     # work goes on as before
     assert post_event(staff, ref, "records_complete", D(2026, 3, 2)).status_code == 303
     assert shown_promises(page(staff, ref))["opinion_report"]["due"] == \
-        expected_due(app, D(2026, 3, 2), 10)
+        expected_due(app, D(2026, 3, 2), 10) == stored_due(app, ref)
 
 
-def test_an_open_or_withdrawn_request_is_not_reopened(desk: tuple[Flask, FlaskClient]) -> None:
+def test_a_reopened_request_is_back_in_the_queue_by_its_running_promise(
+        desk: tuple[Flask, FlaskClient]) -> None:
+    app, staff = desk
+    ref = new_request(app, "green_channel", use_id="outpatient", request_date=D(2026, 3, 2))
+    due = expected_due(app, D(2026, 3, 2), 5)
+    assert stored_due(app, ref) == due
+    assert post_event(staff, ref, "lapsed", D(2026, 3, 2), reason="暂不需要").status_code == 303
+    assert stored_due(app, ref) is None
+    assert staff.post(f"/staff/requests/{ref}/reopen",
+                      data={"reason": "家属来电仍需预约"}).status_code == 303
+    assert stored_due(app, ref) == due
+    assert shown_promises(page(staff, ref))["outpatient_arranged"]["due"] == due
+
+
+def test_an_open_request_is_not_reopened(desk: tuple[Flask, FlaskClient]) -> None:
     app, staff = desk
     ref = new_request(app, "second_opinion", request_date=D(2026, 3, 2))
     assert page(staff, ref).select_one("#reopen") is None
