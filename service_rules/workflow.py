@@ -99,7 +99,13 @@ ALTERNATIVE_FULFILMENT: dict[str, tuple[str, ...]] = {"billing_accepted": ("bill
 
 # details each event asks for, besides its date and a free note
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "appointment_booked": ("hospital_id", "appointment_date", "appointment_time"),
+    # what the applicant needs to act on an arrangement (shown on the status page and in the
+    # message): the appointment's department, address and what to bring; where to send a
+    # sample, to whom and with what; what to sign and hand over for direct billing
+    "appointment_booked": ("hospital_id", "appointment_date", "appointment_time",
+                           "department", "address", "bring"),
+    "sample_guided": ("sample_address", "sample_recipient", "sample_include"),
+    "billing_accepted": ("sign_and_hand_over",),
     "billing_declined": ("reason",),
     "lapsed": ("reason",),
     "missed": ("reason",),
@@ -107,6 +113,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "documents_requested": ("message",),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    # the applicant cannot send a sample without an address
+    "sample_guided": ("sample_address",),
     "documents_requested": ("message",),
     "appointment_booked": ("hospital_id", "appointment_date", "appointment_time"),
     "billing_declined": ("reason",),

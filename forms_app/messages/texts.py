@@ -1,8 +1,8 @@
 """The texts sent to the applicant when something happens on their request. Pure functions.
 
 Message bodies hold no personal data (no name, no ID or phone number): the reference number,
-the service, the step, the new promised date, the hotline and the status link (the reference
-and a signature, see `links.py`). The link comes last, with nothing after it, so no phone
+the service, the step and what was arranged, the new promised date, the hotline and the status
+link (a random token only, see `links.py`). The link comes last, with nothing after it, so no phone
 takes a following character for part of the address.
 """
 
@@ -20,8 +20,8 @@ from service_rules.wording import chinese_date
 # to them)
 NOTIFY_EVENTS = frozenset({
     "identity_confirmed", "records_complete", "admission_slip_issued", "appointment_booked",
-    "sample_received", "report_issued", "billing_accepted", "billing_declined", "completed",
-    "missed", "lapsed", "documents_requested",
+    "sample_guided", "sample_received", "report_issued", "billing_accepted", "billing_declined",
+    "completed", "missed", "lapsed", "documents_requested",
 })
 
 
@@ -44,6 +44,11 @@ def submission_message(*, product_name: str, service_name: str, reference: str,
     return _with_link("".join(parts), status_link)
 
 
+def _one_line(text: str) -> str:
+    """Staff's words inside a message: one line, without a closing full stop of its own."""
+    return " ".join(str(text).split()).rstrip("。.；;，, ")
+
+
 def _with_link(text: str, status_link: str | None) -> str:
     return f"{text}查看办理进度：{status_link}" if status_link else text
 
@@ -61,8 +66,24 @@ def event_message(*, product_name: str, service_name: str, reference: str, event
             when = chinese_date(dt.date.fromisoformat(when), weekday=False)
         except (TypeError, ValueError):
             pass
-        parts.append(f"预约医院：{hospital_name or details.get('hospital_id', '')}，"
-                     f"时间：{when} {details.get('appointment_time', '')}。请按时就医。")
+        where = hospital_name or details.get("hospital_id", "")
+        if details.get("department"):
+            where += f" {details['department']}"
+        parts.append(f"预约医院：{where}，时间：{when} {details.get('appointment_time', '')}。")
+        if details.get("address"):
+            parts.append(f"地址：{_one_line(details['address'])}。")
+        if details.get("bring"):
+            parts.append(f"请带齐：{_one_line(details['bring'])}。")
+        parts.append("请按时就医。")
+    if event_id == "sample_guided":
+        parts.append(f"样本请寄到：{_one_line(details.get('sample_address', ''))}")
+        if details.get("sample_recipient"):
+            parts.append(f"，收件人：{_one_line(details['sample_recipient'])}")
+        parts.append("。")
+        if details.get("sample_include"):
+            parts.append(f"随样本附上：{_one_line(details['sample_include'])}。")
+    if event_id == "billing_accepted" and details.get("sign_and_hand_over"):
+        parts.append(f"需要签署和交付的材料：{_one_line(details['sign_and_hand_over'])}。")
     if event_id == "missed":
         parts.append("按服务规则，本次服务视为已完成。")
     if event_id == "documents_requested":

@@ -14,6 +14,7 @@ from service_rules.workflow import EVENT_FIELDS, REQUIRED_FIELDS
 from ..web.forms import Form
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+TOO_LONG = "内容太长了，最多%(max)d个字。"
 
 
 class LoginForm(Form):
@@ -48,6 +49,23 @@ class EventForm(Form):
                                    render_kw={"placeholder": "09:30", "inputmode": "numeric"})
     sample_type = SelectField("样本类型", choices=[], validate_choice=False,
                               validators=[Optional()])
+    # arrangement details the applicant reads on the status page and in the message
+    department = StringField("科室", validators=[Optional(), Length(max=50, message=TOO_LONG)])
+    address = StringField("就诊地址", validators=[Optional(), Length(max=200, message=TOO_LONG)],
+                          description="不填时，申请人看到医院名单里登记的地址（如有）。")
+    bring = TextAreaField("需要带齐的资料",
+                          validators=[Optional(), Length(max=300, message=TOO_LONG)],
+                          description="例如：身份证、医保卡、近期的病理报告和影像片子。")
+    sample_address = StringField("样本寄送地址",
+                                 validators=[Optional(), Length(max=200, message=TOO_LONG)])
+    sample_recipient = StringField("收件人（实验室或联系人）",
+                                   validators=[Optional(), Length(max=100, message=TOO_LONG)])
+    sample_include = TextAreaField("随样本附上",
+                                   validators=[Optional(), Length(max=300, message=TOO_LONG)],
+                                   description="例如：填好的送检单、病理报告复印件。")
+    sign_and_hand_over = TextAreaField(
+        "出院时签署和交付", validators=[Optional(), Length(max=300, message=TOO_LONG)],
+        description="例如：入院时签署直付/理赔授权书；出院时把住院发票、出院小结交给直付服务人员。")
     reason = TextAreaField("原因", validators=[Optional(), Length(max=500)])
     message = TextAreaField("需要补充的资料", validators=[Optional(), Length(max=500)],
                             description="申请人会在进度页面和短信里看到这段话，"
@@ -59,6 +77,9 @@ class EventForm(Form):
 FIELD_LABELS = {
     "hospital_id": "医院", "appointment_date": "就诊日期", "appointment_time": "就诊时间",
     "sample_type": "样本类型", "reason": "原因", "message": "需要补充的资料",
+    "department": "科室", "address": "就诊地址", "bring": "需要带齐的资料",
+    "sample_address": "样本寄送地址", "sample_recipient": "收件人",
+    "sample_include": "随样本附上", "sign_and_hand_over": "出院时签署和交付",
 }
 
 
