@@ -82,6 +82,7 @@ def request_copy(db: Database, crypto: Crypto, upload_dir: Path, reference: str
             files.append(CopyFile(name, data))
             documents.append({"document_type": d.document_type, "file": name, "size": d.size,
                               "sha256": d.sha256, "mime": d.mime,
+                              "name_as_chosen": d.display_name,
                               "created_at": d.created_at.isoformat(),
                               "sha256_of_file_in_copy": hashlib.sha256(data).hexdigest()})
         messages = [{"channel": m.channel,

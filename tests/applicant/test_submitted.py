@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import zipfile
 from typing import Any
 
 from flask import Flask
@@ -87,3 +89,12 @@ def test_display_names_are_sanitised() -> None:
     long = "报" * 100 + ".pdf"
     assert display_name(long) == long[-80:] and display_name(long).endswith(".pdf")
     assert display_name("\u200b\u202e") is None
+
+
+def test_the_copy_of_ones_data_holds_each_files_name(any_app, rules) -> None:
+    client, ref = apply(any_app, rules, "second_opinion",
+                        doc_pathology_report=(io.BytesIO(PDF), "我的病理报告.pdf"))
+    resp = client.get(f"/status/{ref}/copy")
+    assert resp.status_code == 200
+    data = json.loads(zipfile.ZipFile(io.BytesIO(resp.data)).read("data.json"))
+    assert [d["name_as_chosen"] for d in data["documents"]] == ["我的病理报告.pdf"]
