@@ -15,8 +15,9 @@ REASON_MAX = 500
 
 class NoteForm(Form):
     text = TextAreaField(
-        "内部备注", validators=[DataRequired("请填写备注内容。"),
-                            Length(max=NOTE_MAX, message=f"备注最多 {NOTE_MAX} 个字。")],
+        "写一条备注",
+        validators=[DataRequired("请填写备注内容。"),
+                    Length(max=NOTE_MAX, message=f"备注最多 {NOTE_MAX} 个字。")],
         description="只有服务人员能看到，不会显示在申请人的进度页面或短信里；"
         "申请人下载个人信息副本时可以看到。只写办理需要的内容，不写身份证号码或手机号码。")
 
