@@ -6,6 +6,7 @@ appointment arranged and shown with hospital and time, and a declined request sh
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,5 +191,105 @@ def test_a_step_recorded_too_early_is_undone_with_a_reason_and_the_family_sees_i
                 "病历还缺出院小结")
             family.reload()
             expect(family.locator("main")).not_to_contain_text(shown_due)
+        finally:
+            browser.close()
+
+
+def message_link(app: Flask, base: str) -> str:
+    """The status link at the end of the latest message queued."""
+    from sqlalchemy import select
+
+    from forms_app.storage import get_db
+    from forms_app.storage.models import Outbox
+
+    with app.app_context(), get_db().read_session() as s:
+        body = s.scalars(select(Outbox.body).order_by(Outbox.id.desc())).first()
+    found = body.rsplit("查看办理进度：", 1)[1]
+    assert found.startswith(f"{base}/status/link/")
+    return found
+
+
+def test_the_arrangement_from_the_message_link_printed_and_the_link_revoked(
+        live: tuple[str, Flask], chromium_path: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, app = live
+    app.config["PUBLIC_BASE_URL"] = base  # messages carry links to this server
+    today = shanghai_today()
+    ref = new_request(app, "green_channel", use_id="outpatient", request_date=today)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            desk = browser.new_page(viewport={"width": 1024, "height": 800})
+            sign_in(desk, base)
+            desk.goto(f"{base}/staff/requests/{ref}")
+            when = today + dt.timedelta(days=7)
+            record(desk, "appointment_booked", 发生日期=today.isoformat(), 医院="bj-pumch",
+                   就诊日期=when.isoformat(), 就诊时间="09:30", 科室="肿瘤内科",
+                   就诊地址="东单帅府园1号 门诊楼", 需要带齐的资料="身份证、医保卡、病理报告")
+            link = message_link(app, base)
+
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(link)
+            arranged = phone.locator("#arranged")
+            expect(arranged).to_contain_text("北京协和医院 肿瘤内科")
+            expect(arranged).to_contain_text(f"{when.year}年{when.month}月{when.day}日")
+            expect(arranged).to_contain_text("09:30")
+            expect(arranged).to_contain_text("地址：东单帅府园1号 门诊楼。")
+            expect(arranged).to_contain_text("请带齐：身份证、医保卡、病理报告。")
+            phone.reload()  # the link itself can be refreshed and bookmarked
+            expect(arranged).to_contain_text("北京协和医院")
+            expect(phone.locator("#submitted")).to_contain_text("北京")
+
+            # on paper: the summary without navigation, forms or buttons
+            phone.emulate_media(media="print")
+            for hidden in (".app-header", ".app-footer", "form", "button", "#links", "#privacy"):
+                for element in phone.locator(hidden).all():
+                    expect(element).to_be_hidden()
+            for shown in ("h1", "#summary-title", "#arranged", "#promises-title", "#submitted"):
+                expect(phone.locator(shown)).to_be_visible()
+            expect(phone.locator(".app-print-only")).to_contain_text("申请编号")
+            expect(phone.locator("main a.app-tel")).to_be_visible()  # the hotline
+            # one sheet of A4: the PDF's page objects (not the /Pages tree) counted
+            pdf = phone.pdf(format="A4")
+            assert len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf)) == 1
+            phone.emulate_media(media="screen")
+            expect(phone.locator("#renew-links")).to_be_visible()
+
+            # staff stop the links: the phone's next look finds a calm page and the lookup
+            desk.goto(f"{base}/staff/requests/{ref}")
+            desk.locator("#revoke-links").click()
+            expect(desk.locator("#active-links")).to_have_text("0")
+            phone.reload()
+            expect(phone.locator("h1")).to_have_text("查询申请进度")
+            expect(phone.locator(".app-notice")).to_contain_text("已经失效")
+            phone.goto(f"{base}/status/{ref}")
+            expect(phone.locator("h1")).to_have_text("查询申请进度")
+        finally:
+            browser.close()
+
+
+def test_an_ended_request_looks_ended_in_the_browser(
+        live: tuple[str, Flask], chromium_path: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, app = live
+    app.config["PUBLIC_BASE_URL"] = base
+    today = shanghai_today()
+    ref = new_request(app, "genetic_testing", request_date=today)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            desk = browser.new_page(viewport={"width": 1024, "height": 800})
+            sign_in(desk, base)
+            desk.goto(f"{base}/staff/requests/{ref}")
+            record(desk, "lapsed", 发生日期=today.isoformat(), 原因="无法提供检测样本")
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(message_link(app, base))
+            expect(phone.locator("#ended")).to_contain_text("本次服务已终止")
+            expect(phone.locator("#ended")).to_contain_text("无法提供检测样本")
+            expect(phone.get_by_text("这项承诺不再适用")).to_be_visible()
+            expect(phone.get_by_text("把承诺日期加入日历")).to_have_count(0)
+            expect(phone.get_by_text("到时我们会告诉您具体日期")).to_have_count(0)
         finally:
             browser.close()
