@@ -40,6 +40,10 @@ def _moved(done: Changed) -> str:
             break
     if done.status_after != done.status_before:
         text += f"申请状态：{STATUS_NAMES.get(done.status_after, done.status_after)}。"
+    if done.messages_cancelled:
+        text += "还没有发出的通知短信已取消。"
+    if done.message_was_sent:
+        text += "这条进展的短信已经发给申请人，请致电申请人说明。"
     return text
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service_rules import Rules
@@ -42,7 +42,7 @@ from service_rules.workflow import (
 from ..messages.texts import NOTIFY_EVENTS, event_message
 from .audit import audit
 from .database import Database
-from .models import RequestDocument, RequestEvent, ServiceRequest, utcnow
+from .models import Outbox, RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .outbox import queue_event_message
 from .queue_order import refresh_due_state
 from .status_links import LinkIssuer
@@ -266,7 +266,8 @@ def _status_now(req: ServiceRequest, service: Any) -> str:
 
 @dataclass(frozen=True)
 class Changed:
-    """What an undo or a reopening did: the status and promised dates before and after."""
+    """What an undo or a reopening did: the status and promised dates before and after, the
+    undone events' messages not sent yet (removed) and whether one had been sent already."""
 
     reference: str
     event_ids: tuple[str, ...]
@@ -274,6 +275,37 @@ class Changed:
     status_after: str
     before: dict[str, str | None]
     after: dict[str, str | None]
+    messages_cancelled: int = 0
+    message_was_sent: bool = False
+
+
+# record_event queues an event's message in the event's own transaction, just after the
+# event's row: made from the event's time on, before the next event, within this
+_SAME_TRANSACTION = dt.timedelta(minutes=1)
+
+
+def _withdraw_messages(s: Any, req: ServiceRequest, events: list[RequestEvent]
+                       ) -> tuple[int, bool]:
+    """Remove the unsent messages of `events` (staff's, never the request's opening ones,
+    whose message is the submission's); returns (removed, whether one was sent already)."""
+    removed, sent = 0, False
+    for event in events:
+        if "source" in (event.details or {}):
+            continue
+        until = event.recorded_at + _SAME_TRANSACTION
+        later = s.scalar(select(func.min(RequestEvent.recorded_at)).where(
+            RequestEvent.request_id == req.id, RequestEvent.id > event.id))
+        if later is not None:
+            until = min(until, later)
+        for message in s.scalars(select(Outbox).where(
+                Outbox.request_id == req.id, Outbox.created_at >= event.recorded_at,
+                Outbox.created_at < until)):
+            if message.sent_at is None:
+                s.delete(message)
+                removed += 1
+            else:
+                sent = True
+    return removed, sent
 
 
 def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, reason: str,
@@ -298,6 +330,7 @@ def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, re
         before = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
                                                 req.event_dates()))
         event.undone_at, event.undone_by, event.undo_reason = utcnow(), actor, reason
+        cancelled, was_sent = _withdraw_messages(s, req, [event])
         s.flush()
         s.expire(req, ["events"])  # read again through the join that leaves undone ones out
         status_before = req.status
@@ -309,9 +342,10 @@ def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, re
         audit(s, actor, "event_undone", req, event_id=event.event_id, event_row=event.id,
               event_date=event.event_date.isoformat(), undo_reason=reason,
               status_before=status_before, status_after=req.status,
-              promises_before=before, promises_after=after)
+              promises_before=before, promises_after=after, messages_cancelled=cancelled,
+              message_was_sent=was_sent)
         return Changed(req.reference, (event.event_id,), status_before, req.status, before,
-                       after)
+                       after, cancelled, was_sent)
 
 
 def _other_use(s: Any, req: ServiceRequest) -> str | None:
@@ -349,6 +383,7 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
         now = utcnow()
         for event in ended:
             event.undone_at, event.undone_by, event.undo_reason = now, actor, reason
+        cancelled, was_sent = _withdraw_messages(s, req, ended)
         s.flush()
         s.expire(req, ["events"])
         status_before = req.status
@@ -360,9 +395,10 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
         refresh_due_state(cal, req)
         audit(s, actor, "request_reopened", req, event_ids=[e.event_id for e in ended],
               reopen_reason=reason, status_before=status_before, status_after=req.status,
-              promises_before=before, promises_after=after)
+              promises_before=before, promises_after=after, messages_cancelled=cancelled,
+              message_was_sent=was_sent)
         return Changed(req.reference, tuple(e.event_id for e in ended), status_before,
-                       req.status, before, after)
+                       req.status, before, after, cancelled, was_sent)
 
 
 def undone_events(db: Database, request_id: int) -> list[RequestEvent]:

@@ -236,6 +236,34 @@ def test_undo_needs_a_reason_at_its_field_and_touches_only_its_own_request(
     assert not audit_rows(app, "event_undone")
 
 
+def test_the_message_of_an_undone_event_is_not_sent_and_staff_hear_of_one_already_sent(
+        desk: tuple[Flask, FlaskClient]) -> None:
+    app, staff = desk
+    ref = new_request(app, "second_opinion", request_date=D(2026, 3, 2))
+    assert post_event(staff, ref, "documents_requested", D(2026, 3, 2),
+                      message="请补充出院小结").status_code == 303
+    row = event_row(app, ref, "documents_requested")
+    resp = staff.post(f"/staff/requests/{ref}/events/{row}/undo",
+                      data={f"undo-{row}-reason": "问错了资料"}, follow_redirects=True)
+    assert "还没有发出的通知短信已取消" in resp.text
+    with app.app_context(), get_db().read_session() as s:
+        bodies = [m.body for m in s.scalars(select(Outbox))]
+    assert len(bodies) == 1 and "出院小结" not in bodies[0]  # the submission's stays
+
+    assert post_event(staff, ref, "identity_confirmed", D(2026, 3, 2)).status_code == 303
+    with app.app_context(), get_db().write_session() as s:
+        for m in s.scalars(select(Outbox)):
+            m.sent_at = m.created_at  # delivered meanwhile
+    row = event_row(app, ref, "identity_confirmed")
+    resp = staff.post(f"/staff/requests/{ref}/events/{row}/undo",
+                      data={f"undo-{row}-reason": "还没有核实"}, follow_redirects=True)
+    assert "短信已经发给申请人，请致电申请人说明" in resp.text
+    [first, second] = audit_rows(app, "event_undone")
+    assert (first.details["messages_cancelled"], first.details["message_was_sent"]) == (1, False)
+    assert (second.details["messages_cancelled"], second.details["message_was_sent"]) == \
+        (0, True)
+
+
 # -- reopen -----------------------------------------------------------------------------------
 def test_an_ended_request_is_reopened_with_a_reason_and_shows_in_progress_again(
         desk: tuple[Flask, FlaskClient]) -> None:
