@@ -170,9 +170,6 @@ class ServiceRequest(Base):
         primaryjoin="and_(ServiceRequest.id == RequestEvent.request_id, "
                     "RequestEvent.undone_at.is_(None))",
         order_by="(RequestEvent.event_date, RequestEvent.id)")
-    # every event, undone ones included (the staff page lists them; never written through)
-    all_events: Mapped[list[RequestEvent]] = relationship(
-        viewonly=True, order_by="(RequestEvent.event_date, RequestEvent.id)")
 
     # indexes: only what a query uses (migration 0003): reference and submission_token
     # (unique), the "already used" check and the staff queue's (migration 0009) below
