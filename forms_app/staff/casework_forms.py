@@ -3,7 +3,7 @@ and the supervisors' account management (Flask-WTF, CSRF on every POST)."""
 
 from __future__ import annotations
 
-from wtforms import BooleanField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, Field, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..storage.notes import NOTE_MAX
@@ -11,6 +11,22 @@ from ..web.forms import Form
 from .cli import USERNAME_RE
 
 REASON_MAX = 500
+# the views check the CSRF token through the form (not before the view), so an expired page
+# shows the form again with what was typed and this at its field
+EXPIRED = "页面停留时间较长，为了安全请再提交一次；您填写的内容还在。"
+
+
+def expired(form: Form) -> bool:
+    token = getattr(form, "csrf_token", None)
+    return token is not None and bool(token.errors)
+
+
+def refused_status(form: Form, field: Field) -> int:
+    """400 for an expired page (its message put at `field`), else 422."""
+    if expired(form):
+        field.errors = [*field.errors, EXPIRED]
+        return 400
+    return 422
 
 
 class NoteForm(Form):

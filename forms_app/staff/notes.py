@@ -7,19 +7,22 @@ from typing import Any
 
 from flask import flash, redirect, url_for
 
+from ..extensions import csrf
 from ..storage import get_crypto, get_db
 from ..storage.notes import NotesClosed, add_note
 from . import bp
-from .casework_forms import NoteForm
+from .casework_forms import NoteForm, refused_status
 from .views import _render_request, _request_or_404, actor
 
 
 @bp.post("/requests/<reference>/notes")
+@csrf.exempt  # checked by form.validate(): an expired page keeps the note typed
 def add_note_view(reference: str) -> Any:
     req = _request_or_404(reference)
     form = NoteForm()
     if not form.validate():
-        return _render_request(req, status=422, casework={"note": form})
+        return _render_request(req, status=refused_status(form, form.text),
+                               casework={"note": form})
     try:
         add_note(get_db(), get_crypto(), req.reference, actor(), form.text.data.strip())
     except NotesClosed:

@@ -12,6 +12,7 @@ from service_rules.identity import format_reference
 from service_rules.workflow import STATUS_NAMES
 
 from ..content import get_rules
+from ..extensions import csrf
 from ..storage import get_db
 from ..storage.casework import (
     CannotReopen,
@@ -24,7 +25,7 @@ from ..storage.casework import (
 )
 from . import bp
 from .casework_context import undo_prefix
-from .casework_forms import ReopenForm, UndoForm
+from .casework_forms import ReopenForm, UndoForm, refused_status
 from .views import _render_request, _request_or_404, actor
 
 
@@ -48,13 +49,15 @@ def _moved(done: Changed) -> str:
 
 
 @bp.post("/requests/<reference>/events/<int:event_row>/undo")
+@csrf.exempt  # checked by form.validate(): an expired page keeps the reason typed
 def undo_event_view(reference: str, event_row: int) -> Any:
     req = _request_or_404(reference)
     form = UndoForm(prefix=undo_prefix(event_row))
     if not form.validate():
         if not any(e.id == event_row for e in req.events):
             return _back(req.reference)  # nothing of this request to show the form at
-        return _render_request(req, status=422, casework={"undo": (event_row, form)})
+        return _render_request(req, status=refused_status(form, form.reason),
+                               casework={"undo": (event_row, form)})
     try:
         done = undo_event(get_db(), get_rules(), req.reference, event_row,
                           form.reason.data.strip(), actor())
@@ -73,11 +76,13 @@ def undo_event_view(reference: str, event_row: int) -> Any:
 
 
 @bp.post("/requests/<reference>/reopen")
+@csrf.exempt  # checked by form.validate(), like the undo
 def reopen_view(reference: str) -> Any:
     req = _request_or_404(reference)
     form = ReopenForm()
     if not form.validate():
-        return _render_request(req, status=422, casework={"reopen": form})
+        return _render_request(req, status=refused_status(form, form.reason),
+                               casework={"reopen": form})
     try:
         done = reopen_request(get_db(), get_rules(), req.reference, form.reason.data.strip(),
                               actor())

@@ -127,6 +127,27 @@ def test_a_bad_note_gets_its_message_at_the_field_and_keeps_what_was_typed(
         assert s.scalars(select(CaseworkNote)).first() is None
 
 
+def test_an_expired_page_keeps_the_note_and_the_reason_typed(
+        desk: tuple[Flask, FlaskClient]) -> None:
+    app, staff = desk
+    ref = new_request(app, "second_opinion", request_date=D(2026, 3, 2))
+    assert post_event(staff, ref, "identity_confirmed", D(2026, 3, 2)).status_code == 303
+    row = event_row(app, ref, "identity_confirmed")
+    app.config["WTF_CSRF_ENABLED"] = True
+    for path, field, data in [
+            (f"/staff/requests/{ref}/notes", "text", {"text": NOTE}),
+            (f"/staff/requests/{ref}/events/{row}/undo", f"undo-{row}-reason",
+             {f"undo-{row}-reason": "记错了日期"})]:
+        resp = staff.post(path, data={**data, "csrf_token": "from-a-page-left-open"})
+        assert resp.status_code == 400, path
+        assert field_errors(resp.text, field) == [
+            "页面停留时间较长，为了安全请再提交一次；您填写的内容还在。"]
+        assert soup(resp.text).find(id=field).get_text().strip() == data[field]
+    with app.app_context(), get_db().read_session() as s:
+        assert s.scalars(select(CaseworkNote)).first() is None
+    assert not audit_rows(app, "event_undone")
+
+
 def test_notes_never_reach_the_applicant_but_are_in_their_copy_of_their_data(
         desk: tuple[Flask, FlaskClient]) -> None:
     app, staff = desk
