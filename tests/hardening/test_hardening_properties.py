@@ -2,9 +2,12 @@
 
 Each example starts from a valid answer and replaces some fields with hostile values (very
 long strings, control characters, invalid UTF-8, markup, far-away dates), sends hostile files
-(an executable named .pdf, empty, random bytes, too large, too many), and sometimes drops or
-spoils the CSRF token or the whole body. Never a 500 (or a traceback), and afterwards the
-database and the upload folder agree: every document row has its file, no file lacks a row.
+(an executable named .pdf, `%PDF-` then a program, a truncated PNG, an image bomb's header,
+empty, random bytes, too large, too many; real PDFs and images among them), sometimes with
+filenames put raw into the part's header (line breaks, quotes, control characters), and
+sometimes drops or spoils the CSRF token or the whole body. Never a 500 (or a traceback); a
+request stored has every file that was sent (none dropped on the way); afterwards the database
+and the upload folder agree: every document row has its file, no file lacks a row.
 The number of cases tried is printed at the end of the run (see conftest.py).
 """
 
@@ -24,10 +27,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from forms_app.storage.models import ServiceRequest, StaffUser
+from forms_app.storage.models import RequestDocument, ServiceRequest, StaffUser
 from tests.support.consistency import store_problems
 from tests.support.forms import valid_data
 from tests.support.gunicorn_harness import (
@@ -38,6 +41,7 @@ from tests.support.gunicorn_harness import (
     valid_phone,
 )
 from tests.support.hostile_cases import count_case, count_outcome
+from tests.support.sample_files import image_bytes, noisy_image, png_claiming
 
 EXAMPLES = 250
 SMALL_FILE = 64 * 1024        # per-file limit in these tests (the real one is 10 MB)
@@ -79,7 +83,11 @@ HOSTILE_DATE: st.SearchStrategy[str | bytes] = st.one_of(
 
 MZ_EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 50 + b"This program cannot be run"
 FILE_KINDS = ["pdf", "exe_named_pdf", "empty", "random", "png", "jpeg", "too_big",
-              "pdf_magic_then_exe", "html_named_pdf", "zip"]
+              "pdf_magic_then_exe", "html_named_pdf", "zip", "real_png", "real_jpeg",
+              "truncated_png", "bomb_png", "pdf_magic_then_html"]
+REAL_PNG, REAL_JPEG = image_bytes("PNG"), image_bytes("JPEG")
+TRUNCATED_PNG = noisy_image("PNG", (60, 40))[:3000]
+BOMB_PNG = png_claiming(50_000, 50_000)
 
 
 def file_bytes(kind: str, rnd: bytes) -> tuple[bytes, str]:
@@ -94,13 +102,19 @@ def file_bytes(kind: str, rnd: bytes) -> tuple[bytes, str]:
         "pdf_magic_then_exe": (b"%PDF-" + MZ_EXE, "application/pdf"),
         "html_named_pdf": (b"<html><script>alert(1)</script></html>", "application/pdf"),
         "zip": (b"PK\x03\x04" + rnd, "application/zip"),
+        "real_png": (REAL_PNG, "image/png"),
+        "real_jpeg": (REAL_JPEG, "image/jpeg"),
+        "truncated_png": (TRUNCATED_PNG, "image/png"),
+        "bomb_png": (BOMB_PNG, "image/png"),
+        "pdf_magic_then_html": (b"%PDF-1.7\n<html><body>x</body></html>", "application/pdf"),
     }[kind]
 
 
 FILENAMES = st.one_of(
     st.sampled_from(["report.pdf", "../../../etc/passwd.pdf", "a\x00b.pdf", "x" * 300 + ".pdf",
                      "病理报告.PDF", "virus.exe", ".pdf", "con.pdf", "<b>x</b>.pdf", "",
-                     "a\r\nContent-Type: text/html.pdf"]),
+                     "a\r\nContent-Type: text/html.pdf", "a\rb.pdf", "a\nb.pdf", 'a"b.pdf',
+                     "a\x1b.png", "photo.png", "scan.jpg", "IMG_2026"]),
     st.text(max_size=40))
 
 
@@ -191,7 +205,8 @@ def apply_example(app: Flask, data: st.DataObject) -> None:
         pairs.insert(0, ("csrf_token", csrf))
     doc_fields = re.findall(r'name="(doc_[a-z_]+)"', page.get_data(as_text=True))
     files = data.draw(uploads(sorted(set(doc_fields))), "files")
-    body, ctype = encode_multipart(pairs, files)
+    raw = data.draw(st.booleans(), "raw filenames")
+    body, ctype = encode_multipart(pairs, files, raw_filenames=raw)
     shape = data.draw(st.sampled_from(["multipart"] * 6 + ["truncated", "no_boundary",
                                                           "urlencoded", "text", "garbage"]))
     if shape == "truncated":
@@ -213,6 +228,13 @@ def apply_example(app: Flask, data: st.DataObject) -> None:
         count_outcome("apply forms stored")
         location = resp.headers["Location"]
         assert re.search(r"/apply/confirmation/[2-9A-Y]{8}$", location), location
+        if shape == "multipart":  # every file sent with content was checked and stored
+            sent = sum(1 for _n, _f, content, _t in files if content)
+            reference = location.rsplit("/", 1)[-1]
+            with app.extensions["forms_db"].read_session() as s:
+                stored = s.scalar(select(func.count()).select_from(RequestDocument).join(
+                    ServiceRequest).where(ServiceRequest.reference == reference))
+            assert stored == sent, (sent, stored, [(n, f) for n, f, _c, _t in files])
         shown = client.get(location)
         check_response(shown, "confirmation")
         assert_no_injected_markup(shown.data)  # whatever was typed is escaped on the page

@@ -218,9 +218,11 @@ Headers = dict[str, str]
 FileItem = tuple[str, str, bytes, str]  # field name, filename, data, content type
 
 
-def encode_multipart(fields: list[tuple[str, str | bytes]], files: list[FileItem]
-                     ) -> tuple[bytes, str]:
-    """A multipart/form-data body (values may be raw bytes, e.g. invalid UTF-8)."""
+def encode_multipart(fields: list[tuple[str, str | bytes]], files: list[FileItem], *,
+                     raw_filenames: bool = False) -> tuple[bytes, str]:
+    """A multipart/form-data body (values may be raw bytes, e.g. invalid UTF-8). With
+    `raw_filenames` a filename goes into its part's header as it is (line breaks, quotes,
+    control characters), as a broken or hostile client sends it."""
     boundary = "----hardening" + uuid.uuid4().hex
     parts: list[bytes] = []
     for name, value in fields:
@@ -228,7 +230,8 @@ def encode_multipart(fields: list[tuple[str, str | bytes]], files: list[FileItem
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
                      .encode() + data + b"\r\n")
     for name, filename, data, ctype in files:
-        safe = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+        safe = filename if raw_filenames else \
+            filename.replace('"', "%22").replace("\r", "").replace("\n", "")
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                      f'filename="{safe}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
                      + data + b"\r\n")
