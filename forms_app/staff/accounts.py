@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from service_rules.passwords import password_problem_zh
 
+from ..extensions import csrf
 from ..storage import get_db
 from ..storage.staff import (
     AccountExists,
@@ -23,7 +24,7 @@ from ..storage.staff import (
     set_active,
 )
 from . import bp
-from .casework_forms import AccountForm, ResetForm
+from .casework_forms import AccountForm, ResetForm, refused_status
 from .forms import PlainForm
 from .views import actor
 
@@ -64,6 +65,7 @@ def accounts() -> Any:
 
 
 @bp.post("/accounts")
+@csrf.exempt  # checked by form.validate(): an expired page keeps the username typed
 def create_account() -> Any:
     if not _allowed():
         return _refused()
@@ -77,7 +79,7 @@ def create_account() -> Any:
             valid = False
     if not valid:
         form.password.data = ""  # a password is never sent back to the browser
-        return _page(status=422, create=form)
+        return _page(status=refused_status(form, form.username), create=form)
     try:
         save_account(get_db(), username, form.password.data, reset=False, actor=actor(),
                      supervisor=bool(form.supervisor.data))
@@ -111,6 +113,7 @@ def set_account_active(user_id: int) -> Any:
 
 
 @bp.post("/accounts/<int:user_id>/password")
+@csrf.exempt  # checked by form.validate(), like creating an account
 def reset_password(user_id: int) -> Any:
     if not _allowed():
         return _refused()
@@ -127,7 +130,7 @@ def reset_password(user_id: int) -> Any:
             valid = False
     if not valid:
         form.password.data = ""
-        return _page(status=422, reset=(user_id, form))
+        return _page(status=refused_status(form, form.password), reset=(user_id, form))
     # the CLI's reset: a new hash, the session version moved on (every session ends), and
     # the account active again
     save_account(get_db(), account.username, form.password.data, reset=True, actor=actor())

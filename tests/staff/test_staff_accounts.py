@@ -157,3 +157,21 @@ def test_deactivating_ends_sessions_and_reactivating_lets_the_account_back_in(
     log = soup(boss.get("/staff/accounts").text)
     assert [r["data-action"] for r in log.select("#account-log tbody tr")][:2] == \
         ["staff_reactivated", "staff_deactivated"]
+
+
+def test_an_expired_page_keeps_the_username_and_changes_nothing(
+        office: tuple[Flask, FlaskClient, FlaskClient]) -> None:
+    app, staff, boss = office
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = boss.post("/staff/accounts", data={"username": "zhao.liu",
+                                                  "password": NEW_PASSWORD,
+                                                  "csrf_token": "from-a-page-left-open"})
+    assert response.status_code == 400
+    assert errors_at(response.text, "username") == [
+        "页面停留时间较长，为了安全请再提交一次；您填写的内容还在。"]
+    assert soup(response.text).find(id="username")["value"] == "zhao.liu"
+    target = user(app, STAFF).id
+    reset = boss.post(f"/staff/accounts/{target}/password",
+                      data={f"reset-{target}-password": NEW_PASSWORD, "csrf_token": "old"})
+    assert reset.status_code == 400
+    assert user(app, "zhao.liu") is None and still_signed_in(staff)
