@@ -23,6 +23,7 @@ from tests.support.gunicorn_harness import (
     reference_from,
     second_opinion_submission,
 )
+from tests.support.sample_files import padded_pdf
 
 pytestmark = pytest.mark.slow
 SLOW_CLIENTS = 50
@@ -102,7 +103,7 @@ def test_an_upload_over_a_slow_link_succeeds(server: ProductionServer) -> None:
     """4 MB at about 100 KB/s: some 40 s, longer than gunicorn's worker timeout of 30 s."""
     client = Client(server.base_url, timeout=120)
     _s, _h, page = client.get(SUBMIT_PATH)
-    pdf = b"%PDF-1.4\n" + b"0" * (4 * 1024 * 1024) + b"\n%%EOF\n"
+    pdf = padded_pdf(4 * 1024 * 1024)  # a real PDF: uploads are opened before acceptance
     sub = second_opinion_submission(csrf_token(page), pdf=pdf)
     body, ctype = encode_multipart(sub.fields, sub.files)
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
