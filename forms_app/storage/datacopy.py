@@ -20,7 +20,14 @@ from .audit import audit
 from .crypto import Crypto
 from .database import Database
 from .files import read
-from .models import AuditLog, Outbox, RequestDocument, RequestEvent, ServiceRequest
+from .models import (
+    AuditLog,
+    Outbox,
+    RequestDocument,
+    RequestEvent,
+    ServiceRequest,
+    StatusLink,
+)
 from .notes import notes_for
 
 # columns that hold an encrypted value: the copy gives the value itself, under this name
@@ -101,11 +108,17 @@ def request_copy(db: Database, crypto: Crypto, upload_dir: Path, reference: str
                 else ("system" if a.actor in ("retention", "cli") else "staff")}
                for a in s.scalars(select(AuditLog).where(AuditLog.request_id == req.id)
                                   .order_by(AuditLog.at, AuditLog.id))]
+        # the status links given out: when, until when, whether stopped (a token itself is
+        # never stored; its keyed hash opens nothing and is left out)
+        links = [{"created_at": k.created_at.isoformat(), "expires_at": k.expires_at.isoformat(),
+                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                 for k in s.scalars(select(StatusLink).where(StatusLink.request_id == req.id)
+                                    .order_by(StatusLink.id))]
         snapshot = {"content_version": req.snapshot.content_version,
                     "service_id": req.snapshot.service_id, "digest": req.snapshot.digest}
     data = {"format": "forms_app.request_copy/1", "request": stored, "events": events,
             "documents": documents, "messages": messages, "notes": notes, "activity": log,
-            "rules": snapshot}
+            "status_links": links, "rules": snapshot}
     return DataCopy(data, files)
 
 

@@ -92,9 +92,14 @@ def test_display_names_are_sanitised() -> None:
 
 
 def test_the_copy_of_ones_data_holds_each_files_name(any_app, rules) -> None:
+    any_app.config["PUBLIC_BASE_URL"] = "https://fuwu.example.cn"  # a message with a link
     client, ref = apply(any_app, rules, "second_opinion",
                         doc_pathology_report=(io.BytesIO(PDF), "我的病理报告.pdf"))
     resp = client.get(f"/status/{ref}/copy")
     assert resp.status_code == 200
     data = json.loads(zipfile.ZipFile(io.BytesIO(resp.data)).read("data.json"))
     assert [d["name_as_chosen"] for d in data["documents"]] == ["我的病理报告.pdf"]
+    # the links given out are listed (when, until when, stopped or not), never a token
+    [link] = data["status_links"]
+    assert sorted(link) == ["created_at", "expires_at", "revoked_at"]
+    assert link["revoked_at"] is None
