@@ -88,8 +88,10 @@ def _due(settings: Retention, status: str, last_event: dt.date | None,
     return deletion_due(settings, status=status, last_event=last_event, withdrawn_on=withdrawn_on)
 
 
+# an undone event (migration 0010) is not when the service ended
 _LAST_EVENT = (select(func.max(RequestEvent.event_date))
-               .where(RequestEvent.request_id == ServiceRequest.id)
+               .where(RequestEvent.request_id == ServiceRequest.id,
+                      RequestEvent.undone_at.is_(None))
                .correlate(ServiceRequest).scalar_subquery())
 
 
@@ -145,7 +147,8 @@ def delete_request_data(db: Database, upload_dir: Path, request_id: int, setting
         if req is None:
             return None
         last_event = s.scalar(select(func.max(RequestEvent.event_date))
-                              .where(RequestEvent.request_id == req.id))
+                              .where(RequestEvent.request_id == req.id,
+                                     RequestEvent.undone_at.is_(None)))
         due = _due(settings, req.status, last_event, req.withdrawn_at, req.consent_withdrawn_at)
         if due is None or not is_due(due, today):
             return None
