@@ -16,8 +16,8 @@ import secrets
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..storage import get_db
-from ..storage.status_links import LINK_DAYS, legacy_link_allowed, link_active
+from ..storage import get_crypto, get_db
+from ..storage.status_links import LINK_DAYS, legacy_link_allowed, link_active, link_for_legacy
 
 VIEWABLE_KEY = "viewable"
 VIEWABLE_MAX = 10
@@ -59,8 +59,8 @@ def status_link_token(reference: str) -> str:
     return _serializer().dumps(reference)
 
 
-def link_reference(token: str) -> str | None:
-    """The reference an earlier signed link was made for; None if forged, expired, or the
+def legacy_link(token: str) -> tuple[str, dt.datetime] | None:
+    """(reference, when signed) of an earlier signed link; None if forged, expired, or the
     request's links were revoked after it was signed."""
     try:
         value, signed = _serializer().loads(token, max_age=LINK_DAYS * 24 * 3600,
@@ -70,7 +70,20 @@ def link_reference(token: str) -> str | None:
     if not isinstance(value, str):
         return None
     signed_at = signed if signed.tzinfo else signed.replace(tzinfo=dt.UTC)
-    return value if legacy_link_allowed(get_db(), value, signed_at) else None
+    return (value, signed_at) if legacy_link_allowed(get_db(), value, signed_at) else None
+
+
+def open_legacy_link(token: str, reference: str) -> bool:
+    """Let this browser in through an earlier signed link for `reference`: as through a
+    stored link made in its place, so stopping the request's links shuts it out too."""
+    found = legacy_link(token)
+    if found is None or found[0] != reference:
+        return False
+    link_id = link_for_legacy(get_db(), get_crypto(), reference, found[1])
+    if link_id is None:
+        return False
+    allow_view_by_link(reference, link_id)
+    return True
 
 
 # -- submission tokens: bound to the browser session and the service they were issued for ----

@@ -36,7 +36,7 @@ from ..storage.status_links import (
 )
 from ..storage.submitted import submitted_data
 from ..web.forms import Form
-from .access import allow_view, allow_view_by_link, link_reference, may_view
+from .access import allow_view, allow_view_by_link, may_view, open_legacy_link
 from .forms import DocumentsForm, StatusForm, field_errors, validate_keeping_values
 from .privacy import privacy_context
 from .uploads import check_files, shown_name
@@ -142,8 +142,7 @@ def request_status(reference: str) -> Any:
     signed link of a message to the applicant (`?t=`)."""
     token = request.args.get("t")
     if token is not None:
-        if link_reference(token) == reference:
-            allow_view(reference)
+        if open_legacy_link(token, reference):
             return redirect(url_for("status.request_status", reference=reference), 303)
         flash("这个链接已过期或不完整。请输入申请编号和身份证号码后四位查看申请。")
         return redirect(url_for("status.lookup"), 303)

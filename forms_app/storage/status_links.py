@@ -62,12 +62,31 @@ class LinkIssuer:
 def issue_token(conn: Connection | Session, crypto: Crypto, request_id: int,
                 now: dt.datetime | None = None, days: int = LINK_DAYS) -> str:
     """A new token for the request, its hash stored in the caller's write transaction."""
+    return _insert_link(conn, crypto, request_id, now, days)[0]
+
+
+def _insert_link(conn: Connection | Session, crypto: Crypto, request_id: int,
+                 now: dt.datetime | None, days: int) -> tuple[str, int]:
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    conn.execute(insert(_LINKS), {"request_id": request_id,
-                                  "token_hash": token_hash(crypto, token), "created_at": now,
-                                  "expires_at": now + dt.timedelta(days=days)})
-    return token
+    result = conn.execute(insert(_LINKS), {"request_id": request_id,
+                                           "token_hash": token_hash(crypto, token),
+                                           "created_at": now,
+                                           "expires_at": now + dt.timedelta(days=days)})
+    return token, int(result.inserted_primary_key[0])
+
+
+def link_for_legacy(db: Database, crypto: Crypto, reference: str,
+                    signed_at: dt.datetime) -> int | None:
+    """An old signed link opened: a stored link in its place (expiring when the old one
+    would), so the browser it let in is shut out like any other once the links are stopped.
+    Returns the new link's id; None if there is no such request."""
+    with db.write_connection() as conn:
+        request_id = conn.scalar(select(_REQUESTS.c.id).where(_REQUESTS.c.reference == reference))
+        if request_id is None:
+            return None
+        # made when the old link was signed: it expires when that one would have
+        return _insert_link(conn, crypto, request_id, _aware(signed_at), LINK_DAYS)[1]
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,13 @@ def test_staff_revoke_every_link_and_a_browser_that_opened_one_is_shut_out(conso
     assert re.search(r'id="active-links">2<', page)
     with app.test_request_context():
         legacy = status_link_token(ref)  # a link of the earlier kind, sent before
-    assert app.test_client().get(f"/status/{ref}", query_string={"t": legacy}).status_code == 303
+    old_phone = app.test_client()
+    opened = old_phone.get(f"/status/{ref}", query_string={"t": legacy})
+    assert opened.status_code == 303 and opened.headers["Location"].endswith(f"/status/{ref}")
+    assert old_phone.get(f"/status/{ref}").status_code == 200
+    # in its place a stored link, expiring when the old one would
+    page = staff.get(f"/staff/requests/{ref}").get_data(as_text=True)
+    assert re.search(r'id="active-links">3<', page)
 
     done = staff.post(f"/staff/requests/{ref}/links/revoke")
     assert done.status_code == 303
@@ -118,8 +124,9 @@ def test_staff_revoke_every_link_and_a_browser_that_opened_one_is_shut_out(conso
         assert is_lookup_page(app.test_client().get(link), 410)
     gone = phone.get(links[0])
     assert is_lookup_page(gone, 410) and "已经失效" in gone.get_data(as_text=True)
-    # the phone that opened a link before sees nothing more through its session
+    # the phones that opened a link before see nothing more through their sessions
     assert phone.get(f"/status/{ref}").headers["Location"].endswith("/status/")
+    assert old_phone.get(f"/status/{ref}").headers["Location"].endswith("/status/")
     assert phone.get(f"/apply/confirmation/{ref}.ics").status_code == 404
     # the old signed link stops too
     old = app.test_client().get(f"/status/{ref}", query_string={"t": legacy})
@@ -129,7 +136,7 @@ def test_staff_revoke_every_link_and_a_browser_that_opened_one_is_shut_out(conso
     with app.app_context(), get_db().read_session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "status_links_revoked")
                           ).one()
-    assert entry.actor == "wang.fang" and entry.details["links"] == 2
+    assert entry.actor == "wang.fang" and entry.details["links"] == 3
     # the next message carries a new link that works
     assert post_event(staff, ref, "records_complete", TODAY).status_code == 303
     assert app.test_client().get(links_sent(app, ref)[-1]).status_code == 200
