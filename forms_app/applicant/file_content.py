@@ -17,7 +17,7 @@ import logging
 from PIL import Image
 from pypdf import PasswordType, PdfReader
 
-# a 64-megapixel photo is larger than any phone takes by default; 192 MB decoded as a PNG
+# a 64-megapixel photo is larger than any phone takes by default; at most 256 MB decoded (RGBA)
 MAX_IMAGE_PIXELS = 64_000_000
 
 UNREADABLE = "unreadable"
