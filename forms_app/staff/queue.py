@@ -14,24 +14,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from service_rules.promises import snapshot_model
-from service_rules.queue_order import SEARCH_REFERENCE, search_kind, urgency_bounds, urgency_of
+from service_rules.models import Service
+from service_rules.queue_order import SEARCH_REFERENCE, search_kind, urgency_bounds
 from service_rules.workflow import (
     CLOSED_STATUSES,
+    NO_CLOCK,
     OPEN_STATUSES,
     STATUS_NAMES,
     STATUSES,
     QueueEntry,
+    promise_outcomes,
     queue_entry,
 )
 
 from ..content import get_rules
 from ..storage import get_crypto, get_db
-from ..storage.casework import QueueRow, outcomes_of
+from ..storage.casework import closed_on
 from ..storage.models import ServiceRequest, utcnow
 from ..storage.queue_reads import (
     ASSIGNED_ANY,
@@ -43,12 +46,13 @@ from ..storage.queue_reads import (
     page_count,
     queue_counts,
     queue_page,
+    snapshots,
 )
 from ..storage.search import find
 from ..storage.withdrawal import recently_withdrawn
 from . import bp
 from .forms import SearchForm
-from .views import _city_name, _service_name, actor, today
+from .views import _city_name, actor, today
 
 _PAGE = re.compile(r"[0-9]{1,12}")
 ASSIGNED_CHOICES = [(ASSIGNED_ANY, "全部"), (ASSIGNED_MINE, "分配给我的"),
@@ -92,18 +96,36 @@ def _page_asked() -> int | None:
     return int(raw)
 
 
-def _row(req: ServiceRequest, day: dt.date) -> QueueRow:
-    outcomes = outcomes_of(get_rules(), req, day)
-    entry = (queue_entry(outcomes) if req.status not in CLOSED_STATUSES
-             else QueueEntry(None, "no_clock", None))
-    return QueueRow(req, entry, outcomes)
+@dataclass(frozen=True)
+class Line:
+    """A request as the queue shows it: the service's name, and its next promise as the engine
+    computes it (the page's few rows only)."""
+
+    req: ServiceRequest
+    label: str
+    entry: QueueEntry
+    promise: str
 
 
-def promise_name(req: ServiceRequest) -> str:
-    """The name of the request's next due promise (from the rules it was made under)."""
-    service = snapshot_model(req.service_snapshot)
-    found = next((p for p in service.promises if p.id == req.next_due_promise), None)
-    return found.promise if found else ""
+def service_label(service: Service, use_id: str) -> str:
+    return f"{service.name}·{service.use(use_id).name}" if len(service.uses) > 1 \
+        else service.name
+
+
+def _lines(requests: list[ServiceRequest], day: dt.date) -> list[Line]:
+    cal = get_rules().calendar
+    parsed = snapshots(get_db(), requests)
+    lines = []
+    for req in requests:
+        snap = parsed[req.snapshot_id]
+        entry = QueueEntry(None, NO_CLOCK, None)
+        if req.status not in CLOSED_STATUSES:
+            entry = queue_entry(promise_outcomes(cal, snap, req.use_id,
+                                                 req.event_dates(), day, closed_on(req)))
+        promise = next((p.promise for p in snap.service.promises
+                        if p.id == req.next_due_promise), "")
+        lines.append(Line(req, service_label(snap.service, req.use_id), entry, promise))
+    return lines
 
 
 @bp.get("/")
@@ -123,8 +145,9 @@ def queue() -> Any:
         page_problem = "页码应为从 1 开始的整数，下面显示的是第 1 页。"
     # past the end: the last page, so a link kept from a longer queue still shows something
     page = min(asked, pages)
-    rows = [_row(req, day) for req in queue_page(db, filters, page)]
-    falling_due, falling_due_total = due_soon(db, filters, day, day + dt.timedelta(days=1))
+    rows = _lines(queue_page(db, filters, page), day)
+    soon, falling_due_total = due_soon(db, filters, day, day + dt.timedelta(days=1))
+    falling_due = _lines(soon, day)
     # withdrawn requests leave the open queue at once: the last week's are listed above it
     withdrawn = recently_withdrawn(db, utcnow() - dt.timedelta(days=7))
     return render_template(
@@ -133,11 +156,10 @@ def queue() -> Any:
         content=rules.content, withdrawn=withdrawn, search_form=SearchForm(formdata=None),
         falling_due=falling_due, falling_due_total=falling_due_total,
         due_day=lambda req: "今天" if req.next_due == day else "明天",
-        urgency_of=lambda due: urgency_of(due, bounds), promise_name=promise_name,
         filters=shown, assigned_choices=ASSIGNED_CHOICES,
         status_choices=[("active", "未完成（待处理和处理中）"), ("closed", "已结束"),
                         ("all", "全部"), *[(s, STATUS_NAMES[s]) for s in STATUSES]],
-        service_name=_service_name, city_name=_city_name), status_code
+        city_name=_city_name), status_code
 
 
 @bp.post("/search")
