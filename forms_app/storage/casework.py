@@ -407,4 +407,3 @@ def undone_events(db: Database, request_id: int) -> list[RequestEvent]:
         return list(s.scalars(select(RequestEvent).where(
             RequestEvent.request_id == request_id, RequestEvent.undone_at.is_not(None))
             .order_by(RequestEvent.undone_at, RequestEvent.id)))
-
