@@ -179,7 +179,8 @@ class ServiceRequest(Base):
         # the queue: one ordered walk per status (storage/queue_reads.py), counts by due date
         Index("ix_service_request_queue", "status", "next_due", "created_at", "id"),
         # "mine": only assigned rows, so an "unassigned" read never picks this index
-        Index("ix_service_request_assigned", "assigned_to", "status", "next_due",
+        Index("ix_service_request_assigned", "assigned_to", "status", "next_due", "created_at",
+              "id",
               sqlite_where=text("assigned_to IS NOT NULL"),
               postgresql_where=text("assigned_to IS NOT NULL")),
         # the recently withdrawn list above the queue

@@ -76,16 +76,22 @@ def queue_counts(db: Database, filters: QueueFilters, bounds: tuple[dt.date, dt.
     measured at 50,000 open requests, four times faster on SQLite than one pass adding up
     CASE expressions (and as fast on PostgreSQL)."""
     today, soon_end = bounds
-    base = filters.conditions()
-    if filters.statuses is not None:
-        base.append(R.status.in_(list(filters.statuses)))
-    ranges = {NO_CLOCK: R.next_due.is_(None), OVERDUE: R.next_due < today,
+    # each status named, even for "all": equality on the index's first column, then a range
+    statuses = list(filters.statuses or STATUSES)
+    running = [s for s in statuses if s not in CLOSED_STATUSES]  # the others have no date
+    ranges = {OVERDUE: R.next_due < today,
               DUE_SOON: (R.next_due >= today) & (R.next_due < soon_end),
               ON_TRACK: R.next_due >= soon_end}
-    query = select(*[select(func.count()).select_from(R).where(*base, cond).scalar_subquery()
-                     for cond in ranges.values()])
+    counts = [select(func.count()).select_from(R).where(
+        *filters.conditions(), R.status.in_(statuses), R.next_due.is_(None)).scalar_subquery()]
+    if running:
+        counts += [select(func.count()).select_from(R).where(
+            *filters.conditions(), R.status.in_(running), cond).scalar_subquery()
+            for cond in ranges.values()]
     with db.read_connection() as conn:
-        found = dict(zip(ranges, (int(n or 0) for n in conn.execute(query).one()), strict=True))
+        values = [int(n or 0) for n in conn.execute(select(*counts)).one()]
+    found = {NO_CLOCK: values[0], **dict.fromkeys(ranges, 0)}
+    found.update(zip(ranges, values[1:], strict=False))
     return QueueCounts(sum(found.values()), found)
 
 

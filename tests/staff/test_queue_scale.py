@@ -21,6 +21,7 @@ from forms_app.storage.models import ServiceRequest
 from forms_app.storage.search import NAME_PURPOSE, PHONE_PURPOSE
 from forms_app.storage.withdrawal import withdraw
 from service_rules.queue_order import name_key
+from tests.support.forms import hidden, make_id, valid_data
 from tests.support.staff import (
     APPLICANT_PHONE,
     PHONE,
@@ -140,6 +141,45 @@ def test_due_date_stored_and_recomputed_on_each_change(app: Flask, staff: FlaskC
     assert queue_refs(staff) == [outpatient]
 
 
+def test_opened_online_and_by_hotline_with_due_date_and_hashes(
+        app: Flask, staff: FlaskClient, rules: Any, submit: Callable[..., Any]) -> None:
+    """Both ways in store the due date and the search hashes with the request's first row."""
+    online = submit("green_channel", "outpatient")
+    assert online.status_code == 303
+    data = {k: v for k, v in valid_data(rules, "green_channel", "outpatient").items()
+            if not k.startswith("doc_")}
+    # another insured (the same one's outpatient booking is used once a policy year)
+    data.update(insured_name="李 四", phone="139 1234 5678", id_number=make_id("11010519800101003"))
+    form = staff.get("/staff/intake/green_channel").get_data(as_text=True)
+    data.update(csrf_token=hidden(form, "csrf_token"),
+                submission_token=hidden(form, "submission_token"))
+    by_phone = staff.post("/staff/intake/green_channel", data=data,
+                          content_type="multipart/form-data")
+    assert by_phone.status_code == 303
+    with app.app_context(), get_db().read_session() as s:
+        made = list(s.scalars(select(ServiceRequest).order_by(ServiceRequest.id)))
+    assert [r.channel for r in made] == ["online", "hotline"]
+    with app.app_context():
+        crypto = get_crypto()
+        for req in made:
+            day = next(e.event_date for e in stored_events(app, req.reference)
+                       if e.event_id == "request")
+            assert (req.next_due, req.next_due_promise) == (expected_due(app, day, 5),
+                                                            "outpatient_arranged")
+        assert made[0].insured_name_hash == crypto.lookup_hash(NAME_PURPOSE, "张三")
+        assert made[1].insured_name_hash == crypto.lookup_hash(NAME_PURPOSE, "李四")
+        assert made[1].phone_hash == crypto.lookup_hash(PHONE_PURPOSE, "13912345678")
+    found = staff.post("/staff/search", data={"reference": "李四"})
+    assert found.headers["Location"].endswith(f"/staff/requests/{made[1].reference}")
+
+
+def stored_events(app: Flask, reference: str) -> list[Any]:
+    with app.app_context(), get_db().read_session() as s:
+        req = s.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+        assert req is not None
+        return list(req.events)
+
+
 def _hospital(app: Flask) -> str:
     with app.app_context():
         from forms_app.content import get_rules
@@ -234,6 +274,10 @@ def test_assignment_audited_and_mine_unassigned_filters(app: Flask, staff: Flask
     response = _assign(staff, nobody, "me")
     assert response.status_code == 303
     assert stored(app, nobody).assigned_to is None
+    # ended requests are counted too where the filter asks for them
+    for status, total in (("closed", "1"), ("all", "3"), ("active", "2")):
+        doc = soup(staff.get("/staff/", query_string={"status": status}).text)
+        assert doc.select_one("#counts")["data-total"] == total, status
 
 
 def _statements(app: Flask) -> tuple[list[tuple[str, Any]], Callable[[], None]]:

@@ -11,7 +11,7 @@ For the staff queue at any size (ordered, counted and paginated in SQL):
 - `insured_name_hash`, `phone_hash`, `applicant_phone_hash`: keyed hashes (HMAC with
   `HASH_KEY`) for the staff search, never clear text;
 - indexes: (status, next_due, created_at, id) replaces the index on status alone (it serves
-  the same reads), assigned rows by (assigned_to, status, next_due), each hash, and the two
+  the same reads), assigned rows in the same order after assigned_to, each hash, and the two
   withdrawal times the list above the queue reads.
 
 Existing rows are not backfilled here: the due date needs the promise engine and the content,
@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index('ix_service_request_queue', 'service_request',
                     ['status', 'next_due', 'created_at', 'id'])
     op.create_index('ix_service_request_assigned', 'service_request',
-                    ['assigned_to', 'status', 'next_due'],
+                    ['assigned_to', 'status', 'next_due', 'created_at', 'id'],
                     sqlite_where=sa.text('assigned_to IS NOT NULL'),
                     postgresql_where=sa.text('assigned_to IS NOT NULL'))
     for column in _HASHES:
