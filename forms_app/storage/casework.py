@@ -28,12 +28,10 @@ from service_rules.workflow import (
     STATUS_IN_PROGRESS,
     STATUS_OPEN,
     PromiseOutcome,
-    QueueEntry,
     counts_as_used,
     ends_request,
     fulfilling_events,
     promise_outcomes,
-    queue_entry,
     staff_events,
     status_after,
     status_from_events,
@@ -83,13 +81,6 @@ def outcomes_of(rules: Rules, req: ServiceRequest, today: dt.date) -> list[Promi
                             today, closed_on(req))
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    req: ServiceRequest
-    entry: QueueEntry
-    outcomes: list[PromiseOutcome]
-
-
 def load_requests(db: Database, *, statuses: Iterable[str] | None = None,
                   service_id: str | None = None, city_id: str | None = None
                   ) -> list[ServiceRequest]:
@@ -106,16 +97,6 @@ def load_requests(db: Database, *, statuses: Iterable[str] | None = None,
                                                    ServiceRequest.id)))
 
 
-def queue_rows(rules: Rules, requests: list[ServiceRequest], today: dt.date) -> list[QueueRow]:
-    """Requests ordered by their next promise due (those with no running clock last)."""
-    rows = []
-    for req in requests:
-        outcomes = outcomes_of(rules, req, today)
-        rows.append(QueueRow(req, queue_entry(outcomes), outcomes))
-    rows.sort(key=lambda r: (*r.entry.sort_key(), r.req.created_at, r.req.id))
-    return rows
-
-
 def find_request(db: Database, reference: str) -> ServiceRequest | None:
     """The request with its events and documents, or None."""
     with db.read_session() as session:
@@ -123,12 +104,6 @@ def find_request(db: Database, reference: str) -> ServiceRequest | None:
             select(ServiceRequest).options(selectinload(ServiceRequest.events),
                                            selectinload(ServiceRequest.documents))
             .where(ServiceRequest.reference == reference))
-
-
-def reference_exists(db: Database, reference: str) -> bool:
-    with db.read_session() as session:
-        return session.scalar(select(ServiceRequest.id)
-                              .where(ServiceRequest.reference == reference)) is not None
 
 
 def document_of(req: ServiceRequest, document_id: int) -> RequestDocument | None:
