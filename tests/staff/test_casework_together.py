@@ -333,13 +333,21 @@ def test_a_reopened_request_is_back_in_the_queue_by_its_running_promise(
     assert shown_promises(page(staff, ref))["outpatient_arranged"]["due"] == due
 
 
-def test_an_open_request_is_not_reopened(desk: tuple[Flask, FlaskClient]) -> None:
+def test_an_open_or_withdrawn_request_is_not_reopened(desk: tuple[Flask, FlaskClient]) -> None:
+    from forms_app.storage.withdrawal import withdraw
+    from service_rules.retention import WITHDRAW_REQUEST
+
     app, staff = desk
     ref = new_request(app, "second_opinion", request_date=D(2026, 3, 2))
-    assert page(staff, ref).select_one("#reopen") is None
-    assert staff.post(f"/staff/requests/{ref}/reopen",
-                      data={"reason": "试一下"}).status_code == 303
-    assert status_of(page(staff, ref)) == "open"
+    withdrawn = new_request(app, "second_opinion", request_date=D(2026, 3, 2))
+    with app.app_context():
+        withdraw(get_db(), withdrawn, WITHDRAW_REQUEST, D(2026, 3, 2))
+    for reference, status in [(ref, "open"), (withdrawn, "withdrawn")]:
+        doc = page(staff, reference)
+        assert doc.select_one("#reopen") is None and not doc.select("[id^=undo-]")
+        assert staff.post(f"/staff/requests/{reference}/reopen",
+                          data={"reason": "试一下"}).status_code == 303
+        assert status_of(page(staff, reference)) == status
     assert not audit_rows(app, "request_reopened")
 
 
