@@ -29,6 +29,13 @@ from sqlalchemy import func, select
 from forms_app.storage.models import RequestDocument, ServiceRequest
 from service_rules.deadlines import shanghai_today
 from tests.support.forms import JPEG, PDF, PNG, hidden, valid_data
+from tests.support.gunicorn_harness import (
+    SUBMIT_PATH,
+    Client,
+    GunicornServer,
+    csrf_token,
+    second_opinion_submission,
+)
 from tests.support.sample_files import (
     minimal_pdf,
     noisy_image,
@@ -171,6 +178,25 @@ def test_a_body_werkzeug_cannot_read_in_full_is_the_400_page(app, rules, case: s
     assert "提交的内容没有完整收到" in html and "Traceback" not in html
     assert "张三" not in html and fields["id_number"] not in html  # nothing typed echoed
     assert count(app, ServiceRequest) == 0
+
+
+@pytest.mark.slow
+def test_a_large_malformed_body_gets_the_page_on_a_real_server(tmp_path) -> None:
+    """gunicorn's sync workers read the body from the socket as the app asks: the rest of a
+    body refused early (9 MB after the broken part) is read and dropped, so the client gets
+    the whole 400 page rather than a reset connection; then an ordinary submission works."""
+    with GunicornServer(tmp_path, workers=1) as server:
+        client = Client(server.base_url)
+        sub = second_opinion_submission(csrf_token(client.get(SUBMIT_PATH)[2]))
+        body, ctype = raw_body(dict(sub.fields), [
+            (b"Content-Type: application/pdf", PDF),  # no Content-Disposition
+            file_part(OTHER, "CT报告.pdf", padded_pdf(9 * 1024 * 1024))])
+        status, _headers, page = client.request("POST", SUBMIT_PATH, body,
+                                                {"Content-Type": ctype})
+        assert status == 400 and "提交的内容没有完整收到".encode() in page
+        assert page.rstrip().endswith(b"</html>")
+        sub = second_opinion_submission(csrf_token(client.get(SUBMIT_PATH)[2]))
+        assert client.post_multipart(SUBMIT_PATH, sub.fields, sub.files)[0] == 303
 
 
 def test_a_well_formed_raw_body_is_still_accepted(app, rules) -> None:
