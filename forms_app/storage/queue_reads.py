@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select, true, union_all
 from sqlalchemy.orm import defer, lazyload, selectinload
 
 from service_rules.promises import Snapshot
@@ -78,20 +78,21 @@ def queue_counts(db: Database, filters: QueueFilters, bounds: tuple[dt.date, dt.
     today, soon_end = bounds
     # each status named, even for "all": equality on the index's first column, then a range
     statuses = list(filters.statuses or STATUSES)
-    running = [s for s in statuses if s not in CLOSED_STATUSES]  # the others have no date
-    ranges = {OVERDUE: R.next_due < today,
+    running = [s for s in statuses if s not in CLOSED_STATUSES]
+    ended = [s for s in statuses if s in CLOSED_STATUSES]  # nothing falls due on these
+    ranges = {NO_CLOCK: R.next_due.is_(None), OVERDUE: R.next_due < today,
               DUE_SOON: (R.next_due >= today) & (R.next_due < soon_end),
               ON_TRACK: R.next_due >= soon_end}
-    counts = [select(func.count()).select_from(R).where(
-        *filters.conditions(), R.status.in_(statuses), R.next_due.is_(None)).scalar_subquery()]
-    if running:
-        counts += [select(func.count()).select_from(R).where(
-            *filters.conditions(), R.status.in_(running), cond).scalar_subquery()
-            for cond in ranges.values()]
-    with db.read_connection() as conn:
-        values = [int(n or 0) for n in conn.execute(select(*counts)).one()]
-    found = {NO_CLOCK: values[0], **dict.fromkeys(ranges, 0)}
-    found.update(zip(ranges, values[1:], strict=False))
+    parts = ([(NO_CLOCK, ended, true())] if ended else []) + \
+        ([(key, running, cond) for key, cond in ranges.items()] if running else [])
+    found = dict.fromkeys(ranges, 0)
+    if parts:
+        query = select(*[select(func.count()).select_from(R).where(
+            *filters.conditions(), R.status.in_(among), cond).scalar_subquery()
+            for _key, among, cond in parts])
+        with db.read_connection() as conn:
+            for (key, _among, _cond), n in zip(parts, conn.execute(query).one(), strict=True):
+                found[key] += int(n or 0)
     return QueueCounts(sum(found.values()), found)
 
 
@@ -109,9 +110,12 @@ def _ordered_ids(statuses: Sequence[str], conditions: list[Any], offset: int, li
     parts = []
     for status in statuses:
         base = select(R.id, R.next_due, R.created_at).where(R.status == status, *conditions)
-        if status not in CLOSED_STATUSES:  # a closed request never has a due date
-            parts.append(base.where(R.next_due.is_not(None))
-                         .order_by(R.next_due, R.created_at, R.id).limit(enough))
+        if status in CLOSED_STATUSES:  # nothing falls due on these: one part, as they came in
+            if not with_due_only:
+                parts.append(base.order_by(R.next_due, R.created_at, R.id).limit(enough))
+            continue
+        parts.append(base.where(R.next_due.is_not(None))
+                     .order_by(R.next_due, R.created_at, R.id).limit(enough))
         if not with_due_only:
             parts.append(base.where(R.next_due.is_(None))
                          .order_by(R.next_due, R.created_at, R.id).limit(enough))

@@ -377,3 +377,23 @@ def test_refresh_queue_fills_older_rows(app: Flask, make_request: Callable[..., 
             before.phone_hash)
     again = app.test_cli_runner().invoke(args=["refresh-queue"])
     assert "0 changed" in again.output and "filled for 0" in again.output
+
+
+def test_deleted_personal_data_takes_its_search_hashes(app: Flask, staff: FlaskClient,
+                                                       clock: Clock,
+                                                       make_request: Callable[..., str]
+                                                       ) -> None:
+    ref = make_request("second_opinion", request_date=D(2022, 1, 10), files=False)
+    clock.day = D(2022, 1, 12)
+    assert post_event(staff, ref, "lapsed", D(2022, 1, 12), reason="无法提供资料").status_code \
+        == 303
+    assert staff.post("/staff/search", data={"reference": "张三"}).status_code == 303
+    clock.day = D(2025, 1, 12)  # the retention has run out
+    result = app.test_cli_runner().invoke(args=["apply-retention"])
+    assert result.exit_code == 0 and "deleted 1" in result.output, result.output
+    req = stored(app, ref)
+    assert (req.insured_name_hash, req.phone_hash, req.applicant_phone_hash, req.next_due) \
+        == (None, None, None, None)
+    for typed in ("张三", PHONE):
+        found = staff.post("/staff/search", data={"reference": typed}, follow_redirects=True)
+        assert "没有找到符合的申请" in found.text
