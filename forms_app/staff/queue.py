@@ -48,7 +48,7 @@ from ..storage.queue_reads import (
     queue_page,
     snapshots,
 )
-from ..storage.search import find
+from ..storage.search import MAX_MATCHES, find
 from ..storage.withdrawal import recently_withdrawn
 from . import bp
 from .forms import SearchForm
@@ -187,7 +187,8 @@ def search() -> Any:
         return redirect(url_for("staff.queue"), 303)
     content = get_rules().content
     return render_template(
-        "staff/search_results.html", matches=matches, search_form=SearchForm(formdata=None),
+        "staff/search_results.html", matches=matches[:MAX_MATCHES],
+        more=len(matches) > MAX_MATCHES, search_form=SearchForm(formdata=None),
         service_label=lambda m: content.service_by_id[m.service_id].name
         if m.service_id in content.service_by_id else m.service_id,
         city_name=_city_name)

@@ -32,7 +32,8 @@ from .models import ServiceRequest
 NAME_PURPOSE = "insured_name"
 # one purpose for both phones: a typed number finds the insured's and the applicant's alike
 PHONE_PURPOSE = "phone"
-MAX_MATCHES = 50
+# a short list: more than this and the search asks for something narrower
+MAX_MATCHES = 20
 
 
 def name_hash(crypto: Crypto, name: str) -> str | None:
@@ -72,9 +73,9 @@ _MATCH_COLUMNS = (ServiceRequest.reference, ServiceRequest.service_id, ServiceRe
 
 
 def find(db: Database, crypto: Crypto, typed: str) -> list[Match]:
-    """Requests matching the typed reference, name or phone, newest first (at most
-    MAX_MATCHES). A reference that finds nothing is tried as a name (a Latin name may look
-    like one)."""
+    """Requests matching the typed reference, name or phone, newest first: at most
+    MAX_MATCHES + 1 (one more tells the caller there are more than it shows). A reference that
+    finds nothing is tried as a name (a Latin name may look like one)."""
     kind = search_kind(typed)
     if kind is None:
         return []
@@ -95,7 +96,7 @@ def find(db: Database, crypto: Crypto, typed: str) -> list[Match]:
     with db.read_session() as s:
         rows = s.execute(select(*_MATCH_COLUMNS).where(or_(*conditions))
                          .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-                         .limit(MAX_MATCHES)).all()
+                         .limit(MAX_MATCHES + 1)).all()
     found = [Match(*r) for r in rows]
     exact = [m for m in found if kind == SEARCH_REFERENCE
              and m.reference == normalise_reference(typed)]
