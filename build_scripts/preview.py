@@ -396,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
 
     preview = Preview(args.content, docs_source=args.docs, apply_base=args.apply_base)
     signal.signal(signal.SIGTERM, _stop)
+    # Ctrl+C stops the preview, as it says, even when whoever started it left SIGINT ignored
+    # (a shell's background job, a test runner's worker): Python then installs no handler
+    signal.signal(signal.SIGINT, _stop)
     server: PreviewServer | None = None
     try:
         preview.build()
