@@ -207,7 +207,8 @@ def send_documents(reference: str) -> Any:
         count = add_documents(get_db(), get_crypto(), upload_dir(), reference,
                               [(form.document_type.data, *c) for c in checked],
                               shanghai_today(),
-                              names=[shown_name(i.filename or "") for i in items])
+                              names=[shown_name(i.filename or "") for i in items],
+                              calendar=get_rules().calendar)
     except RequestClosedForDocuments:
         flash("这个申请已经结束，不再需要补充资料。如有疑问请致电服务热线。")
         return redirect(url_for("status.request_status", reference=reference), 303)

@@ -157,3 +157,52 @@ def test_no_one_else_can_send_documents(console) -> None:
                          data={"document_type": "pathology_report",
                                "files": (io.BytesIO(PDF), "p.pdf")})
     assert resp.status_code == 404
+
+
+def test_documents_sent_start_a_clock_when_the_content_says_so(tmp_path: Path,
+                                                               content_copy: Path) -> None:
+    """If an editor makes the second opinion count from the documents the applicant sends,
+    the upload stores the queue's next due date from it (it used to be an error)."""
+    import io
+
+    from sqlalchemy import select
+
+    from forms_app.storage import get_db
+    from forms_app.storage.models import RequestEvent, ServiceRequest
+    from tests.support.forms import PDF, hidden
+
+    services = content_copy / "services.yaml"
+    text = services.read_text(encoding="utf-8")
+    clock = "        working_days: 10\n        starts_after: [records_complete]\n"
+    assert text.count(clock) == 1
+    services.write_text(text.replace(clock, clock.replace("records_complete",
+                                                          "documents_received")),
+                        encoding="utf-8")
+    app = make_app(tmp_path, TODAY=lambda: D(2026, 12, 1), CONTENT_DIR=str(content_copy))
+    add_staff(app)
+    staff = app.test_client()
+    assert sign_in(staff).status_code == 302
+    ref = new_request(app, "second_opinion", request_date=D(2026, 12, 1), files=False)
+
+    def next_due() -> dt.date | None:
+        with app.app_context(), get_db().read_session() as s:
+            return s.scalar(select(ServiceRequest.next_due)
+                            .where(ServiceRequest.reference == ref))
+
+    assert next_due() is None  # nothing counts yet
+    post_event(staff, ref, "documents_requested", D(2026, 12, 1), message="请补充病理报告")
+    phone = open_link(app, ref)
+    html = phone.get(f"/status/{ref}").get_data(as_text=True)
+    token = hidden(html, "csrf_token") if 'name="csrf_token"' in html else ""
+    sent = phone.post(f"/status/{ref}/documents", content_type="multipart/form-data", data={
+        "csrf_token": token, "document_type": "pathology_report",
+        "files": (io.BytesIO(PDF), "病理.pdf")})
+    assert sent.status_code == 303
+    # ten working days from the day after it was sent (the applicant's real date in Shanghai)
+    from service_rules.deadlines import add_working_days
+
+    with app.app_context(), get_db().read_session() as s:
+        sent_on = s.scalar(select(RequestEvent.event_date).join(ServiceRequest).where(
+            ServiceRequest.reference == ref, RequestEvent.event_id == "documents_received"))
+    calendar = app.extensions["forms_rules"].calendar
+    assert next_due() == add_working_days(calendar, sent_on, 10).date
