@@ -44,6 +44,22 @@ def submission_message(*, product_name: str, service_name: str, reference: str,
     return _with_link("".join(parts), status_link)
 
 
+def reopened_message(*, product_name: str, service_name: str, reference: str,
+                     promises: list[PromiseState], hotline: str,
+                     status_link: str | None = None) -> str:
+    """The text sent when staff reopen an ended request: it is being handled again, and what
+    is promised by when from now on (only promises still to keep)."""
+    parts = [f"【{product_name}】您的{service_name}申请（编号 {format_reference(reference)}）"
+             "已重新开始办理。"]
+    for p in promises:
+        if p.deadline is not None:
+            mark = "（暂定）" if p.deadline.provisional else ""
+            due = chinese_date(p.deadline.date, weekday=False)
+            parts.append(f"我们将最晚于{due}{mark}{p.promise}。")
+    parts.append(f"如有疑问请致电服务热线 {hotline}。")
+    return _with_link("".join(parts), status_link)
+
+
 def _one_line(text: str) -> str:
     """Staff's words inside a message: one line, without a closing full stop of its own."""
     return " ".join(str(text).split()).rstrip("。.；;，, ")

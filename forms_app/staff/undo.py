@@ -26,7 +26,7 @@ from ..storage.casework import (
 from . import bp
 from .casework_context import undo_prefix
 from .casework_forms import ReopenForm, UndoForm, refused_status
-from .views import _render_request, _request_or_404, actor
+from .views import _render_request, _request_or_404, _status_link, actor
 
 
 def _back(reference: str) -> Any:
@@ -85,7 +85,7 @@ def reopen_view(reference: str) -> Any:
                                casework={"reopen": form})
     try:
         done = reopen_request(get_db(), get_rules(), req.reference, form.reason.data.strip(),
-                              actor())
+                              actor(), status_link=_status_link(req.reference))
     except CannotReopen as exc:
         if exc.why == "used":
             form.reason.errors = [
@@ -95,5 +95,5 @@ def reopen_view(reference: str) -> Any:
             return _render_request(req, status=409, casework={"reopen": form})
         flash("这个申请没有结束，或者个人信息已经删除，不能重新打开。")
         return _back(req.reference)
-    flash("已重新打开申请。" + _moved(done))
+    flash("已重新打开申请，已排队通知申请人。" + _moved(done))
     return _back(req.reference)

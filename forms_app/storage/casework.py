@@ -37,11 +37,11 @@ from service_rules.workflow import (
     status_from_events,
 )
 
-from ..messages.texts import NOTIFY_EVENTS, event_message
+from ..messages.texts import NOTIFY_EVENTS, event_message, reopened_message
 from .audit import audit
 from .database import Database
 from .models import Outbox, RequestDocument, RequestEvent, ServiceRequest, utcnow
-from .outbox import queue_event_message
+from .outbox import queue_event_message, queue_message
 from .queue_order import refresh_due_state
 from .status_links import LinkIssuer
 
@@ -333,8 +333,8 @@ def _other_use(s: Any, req: ServiceRequest) -> str | None:
         ServiceRequest.status.not_in(NOT_USED_STATUSES)).limit(1))
 
 
-def reopen_request(db: Database, rules: Rules, reference: str, reason: str, actor: str
-                   ) -> Changed:
+def reopen_request(db: Database, rules: Rules, reference: str, reason: str, actor: str,
+                   status_link: LinkIssuer | None = None) -> Changed:
     """Reopen an ended (completed, lapsed, declined) request: the event that ended it is
     marked undone with the reason, the request is in progress again and its promises are
     recomputed (the ended step is to be done again), audited with the reason. Raises
@@ -365,9 +365,20 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
         # it has been worked on: in progress again, even if no other step was recorded
         status = _status_now(req, service)
         req.status = STATUS_IN_PROGRESS if status == STATUS_OPEN else status
-        after = promise_dates(compute_promises(cal, req.service_snapshot, req.use_id,
-                                               req.event_dates()))
+        states = compute_promises(cal, req.service_snapshot, req.use_id, req.event_dates())
+        after = promise_dates(states)
         refresh_due_state(cal, req)
+        # the applicant was told it ended: they hear that it goes on, and what is due by when
+        recorded = req.event_dates()
+        product = req.service_snapshot.get("product", {})
+        queue_message(s, req, reopened_message(
+            product_name=product.get("name", rules.content.product.name),
+            service_name=service.name, reference=req.reference,
+            promises=[p for p in states if not any(
+                e in recorded for e in fulfilling_events(service, p.promise_id))],
+            hotline=product.get("hotline", {}).get("display",
+                                                   rules.content.product.hotline.display),
+            status_link=status_link.issue(s, req.id) if status_link else None))
         audit(s, actor, "request_reopened", req, event_ids=[e.event_id for e in ended],
               reopen_reason=reason, status_before=status_before, status_after=req.status,
               promises_before=before, promises_after=after, messages_cancelled=cancelled,

@@ -59,20 +59,25 @@ def _subject(reference: str) -> str:
 
 
 def queue_event_message(session: Session, req: ServiceRequest, event_id: str, body: str) -> bool:
-    """Queue `body` to the applicant of `req` if `event_id` matters to them; True if queued.
+    """Queue `body` to the applicant of `req` if `event_id` matters to them; True if queued."""
+    if event_id not in NOTIFY_EVENTS:
+        return False
+    queue_message(session, req, body)
+    return True
+
+
+def queue_message(session: Session, req: ServiceRequest, body: str) -> None:
+    """Queue `body` to the applicant of `req`, in the caller's transaction.
 
     The recipient is the applicant's phone when a family member applied, else the insured's;
     it stays encrypted in the outbox, next to its masked form.
     """
-    if event_id not in NOTIFY_EVENTS:
-        return False
     if req.applicant_phone_enc:
         enc, masked = req.applicant_phone_enc, req.applicant_phone_masked
     else:
         enc, masked = req.phone_enc, req.phone_masked
     session.add(Outbox(request_id=req.id, channel="sms", recipient_enc=enc,
                        recipient_masked=masked, subject=_subject(req.reference), body=body))
-    return True
 
 
 def kept_promise_ids(snapshot: Mapping[str, Any], recorded: set[str]) -> set[str]:

@@ -390,3 +390,35 @@ def test_retention_deletes_the_notes_and_the_reasons_of_undone_events(
     assert "化疗" not in texts
     [entry] = audit_rows(app, "personal_data_deleted")
     assert entry.details["notes"] == 1
+
+
+def test_the_applicant_hears_that_a_reopened_request_goes_on(
+        desk: tuple[Flask, FlaskClient]) -> None:
+    """They were told it ended: reopening tells them it is handled again, with what is due by
+    when from now on and their status link, not the ended result."""
+    app, staff = desk
+    app.config["PUBLIC_BASE_URL"] = "https://fuwu.example.cn"
+    ref = new_request(app, "green_channel", use_id="outpatient", request_date=D(2026, 3, 2))
+    assert post_event(staff, ref, "lapsed", D(2026, 3, 2), reason="暂不需要").status_code == 303
+
+    def bodies() -> list[str]:
+        with app.app_context(), get_db().read_session() as s:
+            req_id = s.scalar(select(ServiceRequest.id).where(ServiceRequest.reference == ref))
+            return list(s.scalars(select(Outbox.body).where(Outbox.request_id == req_id)
+                                  .order_by(Outbox.id)))
+
+    with app.app_context(), get_db().write_session() as s:  # "服务终止" has reached them
+        for row in s.scalars(select(Outbox)):
+            row.sent_at = row.created_at
+    before = bodies()
+    assert "服务终止" in before[-1]
+    resp = staff.post(f"/staff/requests/{ref}/reopen", data={"reason": "家属来电仍需预约"},
+                      follow_redirects=True)
+    assert "已排队通知申请人" in resp.text
+    after = bodies()
+    assert after[:len(before)] == before and len(after) == len(before) + 1
+    text = after[-1]
+    due = expected_due(app, D(2026, 3, 2), 5)
+    assert "已重新开始办理" in text and f"{due.month}月{due.day}日" in text
+    assert "安排门诊" in text and "暂不需要" not in text
+    assert "https://fuwu.example.cn/status/link/" in text
