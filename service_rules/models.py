@@ -68,6 +68,7 @@ CODE_EVENTS: dict[str, str] = {
     "records_complete": "第二诊疗意见的时效从这里起算，并通知申请人",
     "admission_slip_issued": "住院预约的时效从这里起算，申请表里可以填写它的日期",
     "appointment_booked": "记录预约的医院、日期和时间，并告诉申请人",
+    "sample_guided": "记录样本寄送地址、收件人和随样本附上的材料，并告诉申请人",
     "sample_received": "基因检测的时效从这里起算，记录样本类型",
     "report_issued": "通知申请人报告已出具",
     "billing_accepted": "回复是否启动直付服务（兑现承诺）",
