@@ -128,6 +128,8 @@ FIXED: dict[str, Any] = {
     # no X-RateLimit-*/Retry-After on every answer of a limited view: the app's own pages
     # (429, 503) carry the Retry-After that applies
     "RATELIMIT_HEADERS_ENABLED": False,
+    # staff passwords: werkzeug's default (scrypt); TestConfig swaps in a cheap one
+    "PASSWORD_HASH_METHOD": "scrypt",
 }
 
 
@@ -167,6 +169,11 @@ class TestConfig:
             "DATA_KEY": new_key(),
             "HASH_KEY": "test-hash-key",
             "RATELIMIT_ENABLED": True,
+            # a test suite signs staff in hundreds of times: 1,000 rounds of PBKDF2 instead of
+            # scrypt's 0.2 s of work each time (as Django's test settings do); the stored hash
+            # says its method, so checking is the same code. tests/staff/test_access.py checks
+            # that a production app stores scrypt hashes
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
         config.update(overrides)
         return config

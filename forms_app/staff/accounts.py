@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from service_rules.passwords import password_problem_zh
@@ -82,7 +82,8 @@ def create_account() -> Any:
         return _page(status=refused_status(form, form.username), create=form)
     try:
         save_account(get_db(), username, form.password.data, reset=False, actor=actor(),
-                     supervisor=bool(form.supervisor.data))
+                     supervisor=bool(form.supervisor.data),
+                     hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     except AccountExists:
         form.username.errors = ["这个用户名已经有人使用，请换一个。"]
         form.password.data = ""
@@ -133,7 +134,8 @@ def reset_password(user_id: int) -> Any:
         return _page(status=refused_status(form, form.password), reset=(user_id, form))
     # the CLI's reset: a new hash, the session version moved on (every session ends), and
     # the account active again
-    save_account(get_db(), account.username, form.password.data, reset=True, actor=actor())
+    save_account(get_db(), account.username, form.password.data, reset=True, actor=actor(),
+                 hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     if account.user_id == current_user.user_id:
         flash("您的密码已重设，请用新密码重新登录。")
         return redirect(url_for("staff.login"), 303)

@@ -6,6 +6,7 @@ import os
 import re
 
 import click
+from flask import current_app
 
 from service_rules.passwords import password_problem
 
@@ -33,7 +34,8 @@ def create_staff(username: str, reset: bool, supervisor: bool | None) -> None:
         raise click.ClickException(problem)
     try:
         action = save_account(get_db(), username, password, reset=reset,
-                              supervisor=supervisor)
+                              supervisor=supervisor,
+                              hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     except AccountExists:
         raise click.ClickException(f"staff user {username!r} exists (use --reset)") from None
     click.echo(f"{action.replace('_', ' ')}: {username}"

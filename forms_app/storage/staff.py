@@ -63,21 +63,24 @@ class AccountExists(Exception):
 
 
 def save_account(db: Database, username: str, password: str, *, reset: bool,
-                 actor: str = "cli", supervisor: bool | None = None) -> str:
+                 actor: str = "cli", supervisor: bool | None = None,
+                 hash_method: str = "scrypt") -> str:
     """Create the account, or with `reset` set a new password (which ends its sessions).
     `supervisor`: True/False sets the role (may import the policy roster), None keeps it
-    (a new account is not a supervisor). Returns the audit action taken."""
+    (a new account is not a supervisor). `hash_method`: werkzeug's, from the app's
+    PASSWORD_HASH_METHOD. Returns the audit action taken."""
     with db.write_session() as s:
         user = s.scalar(select(StaffUser).where(StaffUser.username == username))
         if user is not None and not reset:
             raise AccountExists(username)
         if user is None:
-            user = StaffUser(username=username, password_hash=generate_password_hash(password),
+            user = StaffUser(username=username,
+                             password_hash=generate_password_hash(password, hash_method),
                              active=True, session_version=1, supervisor=False)
             s.add(user)
             action = "staff_created"
         else:
-            user.password_hash = generate_password_hash(password)
+            user.password_hash = generate_password_hash(password, hash_method)
             user.session_version += 1
             user.active = True
             action = "staff_password_reset"

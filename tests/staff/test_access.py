@@ -127,6 +127,22 @@ def test_create_staff_command(app: Flask) -> None:
     assert sign_in(app.test_client(), "li.lei", "a fine long password").status_code == 302
 
 
+def test_a_production_app_stores_scrypt_hashes(tmp_path: Path) -> None:
+    """Tests hash with cheap PBKDF2 (TestConfig); the product's own setting is scrypt, and an
+    account made with it signs in."""
+    from forms_app.config import Config
+
+    assert Config.from_env(tmp_path, env={})["PASSWORD_HASH_METHOD"] == "scrypt"
+    app = make_app(tmp_path, PASSWORD_HASH_METHOD="scrypt")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["create-staff", "li.lei"],
+                         env={"STAFF_PASSWORD": PASSWORD}).exit_code == 0
+    with app.app_context(), get_db().read_session() as s:
+        stored = s.scalar(select(StaffUser.password_hash).where(StaffUser.username == "li.lei"))
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    assert sign_in(app.test_client(), "li.lei", PASSWORD).status_code == 302
+
+
 def test_csrf_is_required_when_enabled(tmp_path: Path) -> None:
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
     runner = app.test_cli_runner()
