@@ -29,7 +29,7 @@ site: $(STAMP)
 	$(PY) -m build_scripts
 
 test: $(STAMP) system-deps
-	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 3 $(PYTEST_ARGS)
 
 serve: $(STAMP) site
 	$(PY) -m forms_app --host $(HOST) --port $(PORT)
