@@ -183,7 +183,9 @@ def search(page, query: str) -> list[str]:
     box = page.locator("input.md-search__input")
     box.fill("")
     box.press("End")
-    page.wait_for_function("!document.querySelector('.md-search-result__item')", timeout=20000)
+    # a selector wait, not wait_for_function: polling a string expression needs eval, which
+    # the site's CSP refuses (the wait then fails whenever the old results linger a moment)
+    page.wait_for_selector(".md-search-result__item", state="detached", timeout=20000)
     box.fill(query)
     box.press("End")  # the theme searches on key events
     page.wait_for_selector(".md-search-result__item a", timeout=20000)
