@@ -154,7 +154,9 @@ def test_errors_are_announced_and_accessible(page, live_url):
     page.click("button[type=submit]")
     page.wait_for_selector("#error-summary")
     # focus moves to the summary; values are kept; the message sits at the field
-    page.wait_for_function("document.activeElement && document.activeElement.id === "
+    # a function, not an expression: polling an expression needs eval, which the app's CSP
+    # refuses (the wait then fails whenever focus moves a moment late)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === "
                            "'error-summary'", timeout=5000)
     assert page.input_value("#insured_name") == "李四"
     assert page.input_value("#id_number") == "110105194912310021"

@@ -114,8 +114,7 @@ def test_search_box_finds_our_words(site: Site, served_site: str, phone) -> None
     for word, url in wanted:
         box.fill("")
         box.press("End")
-        phone.wait_for_function("!document.querySelector('.md-search-result__item')",
-                                timeout=20000)
+        phone.wait_for_selector(".md-search-result__item", state="detached", timeout=20000)
         box.fill(word)
         box.press("End")  # the theme searches on key events
         phone.wait_for_selector(".md-search-result__item a", timeout=20000)
