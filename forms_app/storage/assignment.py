@@ -10,6 +10,7 @@ from service_rules.workflow import CLOSED_STATUSES
 
 from .audit import audit
 from .database import Database
+from .locking import lock_request
 from .models import ServiceRequest, StaffUser
 
 
@@ -28,13 +29,7 @@ def assign(db: Database, reference: str, assignee: str | None, actor: str) -> tu
     """Set (or with None clear) who the request is assigned to; returns (before, after).
     Assigning needs an open request and an active account; unassigning is always allowed."""
     with db.write_session() as s:
-        query = (select(ServiceRequest).options(lazyload(ServiceRequest.snapshot))
-                 .where(ServiceRequest.reference == reference))
-        if not db.is_sqlite:
-            query = query.with_for_update(of=ServiceRequest)
-        req = s.scalar(query)
-        if req is None:
-            raise LookupError(reference)
+        req = lock_request(db, s, reference, lazyload(ServiceRequest.snapshot))
         if assignee is not None:
             if req.status in CLOSED_STATUSES:
                 raise NotAssignable(reference)

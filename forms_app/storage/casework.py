@@ -40,6 +40,7 @@ from service_rules.workflow import (
 from ..messages.texts import NOTIFY_EVENTS, event_message, reopened_message
 from .audit import audit
 from .database import Database
+from .locking import lock_request
 from .models import Outbox, RequestDocument, RequestEvent, ServiceRequest, utcnow
 from .outbox import queue_event_message, queue_message
 from .queue_order import refresh_due_state
@@ -142,13 +143,7 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
     issuer from messages/links.py: a new link stored in this transaction) goes at the end of
     the applicant's message."""
     with db.write_session() as s:
-        query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
-            .where(ServiceRequest.reference == reference)
-        if not db.is_sqlite:
-            query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE already serialises
-        req = s.scalar(query)
-        if req is None:
-            raise LookupError(reference)
+        req = lock_request(db, s, reference, selectinload(ServiceRequest.events))
         if req.status in CLOSED_STATUSES:
             raise RequestClosed(reference)
         service = snapshot_model(req.service_snapshot)
@@ -218,18 +213,6 @@ def may_undo(req: ServiceRequest, event: RequestEvent) -> bool:
             and event.event_id not in NOT_UNDOABLE and req.personal_data_deleted_at is None)
 
 
-def _locked(db: Database, s: Any, reference: str) -> ServiceRequest:
-    query = select(ServiceRequest).options(selectinload(ServiceRequest.events)) \
-        .where(ServiceRequest.reference == reference)
-    if not db.is_sqlite:
-        # the row lock record_event and a withdrawal take: one change at a time per request
-        query = query.with_for_update(of=ServiceRequest)
-    req = s.scalar(query)
-    if req is None:
-        raise LookupError(reference)
-    return req
-
-
 def _status_now(req: ServiceRequest, service: Any) -> str:
     """The status from the events that still count, in the order they were recorded; the
     request's opening events (marked with their `source`) and the applicant's uploads never
@@ -289,7 +272,7 @@ def undo_event(db: Database, rules: Rules, reference: str, event_row_id: int, re
     the status and promises are recomputed without it and the audit entry holds the reason.
     Raises LookupError (no such request or event of it), RequestClosed, CannotUndo."""
     with db.write_session() as s:
-        req = _locked(db, s, reference)
+        req = lock_request(db, s, reference, selectinload(ServiceRequest.events))
         event = next((e for e in req.events if e.id == event_row_id), None)
         if event is None:
             undone = s.get(RequestEvent, event_row_id)
@@ -340,7 +323,7 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
     recomputed (the ended step is to be done again), audited with the reason. Raises
     LookupError or CannotReopen."""
     with db.write_session() as s:
-        req = _locked(db, s, reference)
+        req = lock_request(db, s, reference, selectinload(ServiceRequest.events))
         if req.personal_data_deleted_at is not None:
             raise CannotReopen("deleted")
         if req.status not in REOPENABLE_STATUSES:

@@ -28,6 +28,7 @@ from service_rules.workflow import BY_APPLICANT, OPEN_STATUSES, STATUS_WITHDRAWN
 
 from .audit import audit
 from .database import Database
+from .locking import lock_request
 from .models import Outbox, RequestEvent, ServiceRequest, utcnow
 from .queue_order import refresh_due_state
 from .status_links import revoke_links
@@ -97,15 +98,9 @@ def withdraw(db: Database, reference: str, kind: str, today: dt.date,
     """Withdraw the request (`request`) or the consent (`consent`); raises NotWithdrawable
     when the rules do not allow it (an ended request, a consent already withdrawn)."""
     with db.write_session() as s:
-        query = (select(ServiceRequest).options(lazyload(ServiceRequest.snapshot))
-                 .where(ServiceRequest.reference == reference))
-        if not db.is_sqlite:
-            # the same row lock record_event takes: a staff event and a withdrawal of the
-            # same request are one after the other, never interleaved
-            query = query.with_for_update(of=ServiceRequest)
-        req = s.scalar(query)
-        if req is None:
-            raise LookupError(reference)
+        # the same row lock record_event takes: a staff event and a withdrawal of the same
+        # request are one after the other, never interleaved
+        req = lock_request(db, s, reference, lazyload(ServiceRequest.snapshot))
         deleted = req.personal_data_deleted_at is not None
         allowed = (may_withdraw_consent(req.status, req.consent_withdrawn_at is not None,
                                         deleted) if kind == WITHDRAW_CONSENT
