@@ -19,7 +19,13 @@ from sqlalchemy import select
 from forms_app.applicant.viewmodels import appointment_line
 from forms_app.storage import get_db
 from forms_app.storage.models import Outbox, RequestEvent
-from tests.support.staff import add_staff, make_app, new_request, post_event, sign_in, soup
+from tests.support.staff import (
+    make_app,
+    new_request,
+    post_event,
+    signed_in_staff,
+    soup,
+)
 
 D = dt.date
 TODAY = D(2026, 12, 1)
@@ -30,9 +36,7 @@ BASE = "https://fuwu.example.cn"
 def console(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Flask, FlaskClient]:
     url = request.getfixturevalue("pg_schema_url") if request.param == "postgres" else None
     app = make_app(tmp_path, url, TODAY=lambda: TODAY, PUBLIC_BASE_URL=BASE)
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     return app, staff
 
 

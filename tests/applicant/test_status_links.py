@@ -29,11 +29,10 @@ from service_rules.identity import format_reference
 from tests.support.staff import (
     ID_NUMBER,
     PHONE,
-    add_staff,
     make_app,
     new_request,
     post_event,
-    sign_in,
+    signed_in_staff,
 )
 
 D = dt.date
@@ -45,9 +44,7 @@ TODAY = D(2026, 12, 1)
 def console(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Flask, FlaskClient]:
     url = request.getfixturevalue("pg_schema_url") if request.param == "postgres" else None
     app = make_app(tmp_path, url, TODAY=lambda: TODAY, PUBLIC_BASE_URL=BASE)
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     return app, staff
 
 

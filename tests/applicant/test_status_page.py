@@ -12,7 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from forms_app.applicant.access import status_link_token
-from tests.support.staff import add_staff, make_app, new_request, post_event, sign_in
+from tests.support.staff import (
+    make_app,
+    new_request,
+    post_event,
+    signed_in_staff,
+)
 
 D = dt.date
 
@@ -20,9 +25,7 @@ D = dt.date
 @pytest.fixture
 def console(tmp_path: Path) -> tuple[Flask, FlaskClient]:
     app = make_app(tmp_path, TODAY=lambda: D(2026, 12, 1))
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     return app, staff
 
 
@@ -179,9 +182,7 @@ def test_documents_sent_start_a_clock_when_the_content_says_so(tmp_path: Path,
                                                           "documents_received")),
                         encoding="utf-8")
     app = make_app(tmp_path, TODAY=lambda: D(2026, 12, 1), CONTENT_DIR=str(content_copy))
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     ref = new_request(app, "second_opinion", request_date=D(2026, 12, 1), files=False)
 
     def next_due() -> dt.date | None:

@@ -24,7 +24,7 @@ from forms_app.storage.outbox import send_pending
 from forms_app.storage.withdrawal import withdraw
 from tests.applicant.test_status_page import open_link
 from tests.support.privacy import RecordingSender, make_request, person
-from tests.support.staff import add_staff, make_app, post_event, sign_in
+from tests.support.staff import make_app, post_event, signed_in_staff
 
 D = dt.date
 
@@ -33,9 +33,7 @@ D = dt.date
 def console(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Flask, FlaskClient]:
     url = request.getfixturevalue("pg_schema_url") if request.param == "postgres" else None
     app = make_app(tmp_path, url, TODAY=lambda: D(2026, 12, 1))
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     return app, staff
 
 

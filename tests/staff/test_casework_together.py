@@ -26,13 +26,12 @@ from tests.support.staff import (
     APPLICANT_PHONE,
     ID_NUMBER,
     Clock,
-    add_staff,
     expected_due,
     new_request,
     page,
     post_event,
     shown_promises,
-    sign_in,
+    signed_in_staff,
     soup,
     status_of,
 )
@@ -45,9 +44,7 @@ NOTE = "家属来电：患者下周二起化疗，复诊请避开周二上午"
 def desk(any_app: Flask, clock: Clock) -> tuple[Flask, FlaskClient]:
     """The console on both databases, signed in, "today" frozen by `clock`."""
     any_app.config.update(WTF_CSRF_ENABLED=False, TODAY=clock)
-    add_staff(any_app)
-    staff = any_app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(any_app)
     return any_app, staff
 
 

@@ -19,10 +19,9 @@ from tests.support.staff import (
     APPLICANT_PHONE,
     PHONE,
     Clock,
-    add_staff,
     new_request,
     page,
-    sign_in,
+    signed_in_staff,
     soup,
 )
 
@@ -39,9 +38,7 @@ class RefusingGateway:
 def test_failing_messages_are_counted_and_listed_with_the_recipient_masked(
         any_app: Flask, clock: Clock) -> None:
     any_app.config.update(WTF_CSRF_ENABLED=False, TODAY=clock)
-    add_staff(any_app)
-    staff = any_app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(any_app)
     nav = soup(staff.get("/staff/").text).select_one("#nav-failing")
     assert nav["data-count"] == "0"
     assert "没有发送失败的短信" in staff.get("/staff/messages").text

@@ -17,15 +17,13 @@ from forms_app.storage import get_db
 from forms_app.storage.models import AuditLog, RequestEvent, ServiceRequest
 from service_rules.deadlines import shanghai_today
 from tests.support.forms import PDF, VALID_ID, hidden, post_form, valid_data
-from tests.support.staff import STAFF, add_staff, make_app, sign_in
+from tests.support.staff import STAFF, make_app, signed_in_staff
 
 
 @pytest.fixture
 def desk(tmp_path: Path) -> tuple[Flask, FlaskClient]:
     app = make_app(tmp_path)
-    add_staff(app)
-    staff = app.test_client()
-    assert sign_in(staff).status_code == 302
+    staff = signed_in_staff(app)
     return app, staff
 
 

@@ -117,6 +117,14 @@ def sign_in(client: FlaskClient, username: str = STAFF, password: str = PASSWORD
     return client.post("/staff/login", data={"username": username, "password": password})
 
 
+def signed_in_staff(app: Flask) -> FlaskClient:
+    """The staff account made (`add_staff`) and a client signed in with it."""
+    add_staff(app)
+    staff = app.test_client()
+    assert sign_in(staff).status_code == 302
+    return staff
+
+
 def new_request(app: Flask, service_id: str, *, use_id: str | None = None,
                 request_date: dt.date, city_id: str | None = "beijing",
                 events: dict[str, dt.date] | None = None, details: dict[str, Any] | None = None,
