@@ -108,6 +108,16 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Any]:
+    """Debian's Chromium, headless, one per test module; each test opens its own pages."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
 def postgres_available() -> bool:
     try:
         import psycopg

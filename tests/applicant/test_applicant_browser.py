@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from service_rules.deadlines import earliest_admission, promise_due, shanghai_today
-from tests.conftest import CHROMIUM_ARGS, ROOT
+from tests.conftest import ROOT
 from tests.support.apps import build_app as _app
 from tests.support.forms import PDF, VALID_ID
 
@@ -42,16 +42,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]
 @pytest.fixture(scope="module")
 def live_url(live: tuple[str, Flask]) -> str:
     return live[0]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from previewing import RunningPreview, promise_to_seven_days
 
 from service_rules import load_rules
 from service_rules.wording import promise_sentence
-from tests.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -19,14 +18,10 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def page(chromium_path: str) -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_context(locale="zh-CN").new_page()
-        finally:
-            browser.close()
+def page(browser) -> Iterator[object]:
+    context = browser.new_context(locale="zh-CN")
+    yield context.new_page()
+    context.close()
 
 
 def replace(path: Path, old: str, new: str) -> None:

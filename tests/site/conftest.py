@@ -34,15 +34,6 @@ def served_site(site: Site) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def phone(browser) -> Iterator[object]:
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM_ARGS, ROOT
+from tests.conftest import ROOT
 from tests.support.gunicorn_harness import ProductionServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,23 +25,16 @@ def server(tmp_path: Path) -> Iterator[ProductionServer]:
         yield srv
 
 
-def test_a_phone_gets_compressed_cached_pages(server: ProductionServer,
-                                             chromium_path: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_a_phone_gets_compressed_cached_pages(server: ProductionServer, browser) -> None:
     answers: dict[str, dict[str, str]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            violations: list[str] = []
-            page.on("console", lambda m: violations.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.on("response", lambda r: answers.__setitem__(r.url, r.all_headers()))
-            page.goto(f"{server.base_url}/services/green_channel/")
-            page.wait_for_load_state("networkidle")
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("response", lambda r: answers.__setitem__(r.url, r.all_headers()))
+    page.goto(f"{server.base_url}/services/green_channel/")
+    page.wait_for_load_state("networkidle")
+    page.close()
     html = answers[f"{server.base_url}/services/green_channel/"]
     assert html["content-encoding"] == "br"
     assert html["cache-control"] == "no-cache" and html.get("etag")
