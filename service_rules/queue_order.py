@@ -72,14 +72,6 @@ def due_state(cal: WorkCalendar, service_snapshot: Mapping[str, Any], use_id: st
                           for s in states), events, status)
 
 
-def event_moves_due(service_snapshot: Mapping[str, Any], use_id: str, event_id: str) -> bool:
-    """Whether recording `event_id` can change the request's due state at all: only an event
-    that starts a promise's clock or fulfils a promise can (or one that closes the request)."""
-    service = snapshot_model(service_snapshot)
-    return any(event_id in p.starts_after or event_id in fulfilling_events(service, p.id)
-               for p in service.promises_for(use_id))
-
-
 def urgency_bounds(cal: WorkCalendar, today: dt.date) -> tuple[dt.date, dt.date]:
     """(today, soon_end): a due date before today is overdue, one in [today, soon_end) is due
     within one working day (`workflow.classify_due`), a later one on track. soon_end is the

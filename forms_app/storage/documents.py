@@ -27,8 +27,8 @@ class RequestClosedForDocuments(Exception):
 
 def add_documents(db: Database, crypto: Crypto, upload_dir: Path, reference: str,
                   files: list[tuple[str, bytes, str, str]], today: object,
-                  names: list[str | None] | None = None,
-                  calendar: WorkCalendar | None = None) -> int:
+                  *, calendar: WorkCalendar,
+                  names: list[str | None] | None = None) -> int:
     """Store (document type, data, ext, mime) files for the request; returns how many.
     `names`: the name the applicant gave each file (same order), kept sanitised to show back
     to them. Files are written and fsynced first and removed again if the transaction does not
@@ -57,9 +57,9 @@ def add_documents(db: Database, crypto: Crypto, upload_dir: Path, reference: str
                                event_date=today, recorded_by=BY_APPLICANT, recorded_at=now,
                                details={"documents": len(stored),
                                         "types": sorted({d for d, *_ in stored})}))
-            # today no promise starts or ends with the applicant's upload, but the content may
-            # make it one: with the calendar the stored due date follows whatever it says
-            refresh_due_state(calendar, req, recorded="documents_received")
+            # no promise starts or ends with the applicant's upload today, but the content may
+            # make it one
+            refresh_due_state(calendar, req)
             audit(s, BY_APPLICANT, "documents_added", req, documents=len(stored))
     except BaseException:
         for item in stored:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service_rules.queue_order import DueState, due_state, earliest_open, event_moves_due
+from service_rules.queue_order import DueState, due_state, earliest_open
 from service_rules.workcalendar import WorkCalendar
 from service_rules.workflow import CLOSED_STATUSES, OPEN_STATUSES
 
@@ -26,23 +26,15 @@ from .database import Database
 from .models import ServiceRequest
 
 
-def refresh_due_state(cal: WorkCalendar | None, req: ServiceRequest, *,
-                      recorded: str | None = None) -> DueState | None:
+def refresh_due_state(cal: WorkCalendar | None, req: ServiceRequest) -> DueState:
     """Recompute and set the request's stored due state from its events and status, in the
-    caller's session (flushed with it); returns the new state.
-
-    Without the calendar (`cal` None) only what needs none is done: a closed request is
-    cleared (nothing falls due), and a `recorded` event that starts and fulfils no promise of
-    the request (the applicant's upload) leaves it as it was (returns None). Anything else
-    without the calendar is a ValueError: the caller must pass `rules.calendar`."""
+    caller's session (flushed with it); returns the new state. Without the calendar (`cal`
+    None) only a closed request can be done (nothing falls due); an open one is a ValueError:
+    the caller must pass `rules.calendar`."""
     if cal is None:
-        if req.status in CLOSED_STATUSES:
-            state = DueState()
-        elif recorded is not None and not event_moves_due(req.service_snapshot, req.use_id,
-                                                          recorded):
-            return None
-        else:
+        if req.status not in CLOSED_STATUSES:
             raise ValueError("an open request's due state needs the working-day calendar")
+        state = DueState()
     else:
         state = due_state(cal, req.service_snapshot, req.use_id, req.event_dates(), req.status)
     req.next_due, req.next_due_promise = state.next_due, state.promise_id

@@ -17,7 +17,6 @@ from service_rules.queue_order import (
     SEARCH_PHONE,
     SEARCH_REFERENCE,
     due_state,
-    event_moves_due,
     name_key,
     phone_key,
     search_kind,
@@ -72,14 +71,6 @@ def test_due_state_is_the_queue_entry(rules: Rules, service_id: str, use_id: str
         assert state.next_due == entry.next_due
         assert state.promise_id == (entry.outcome.state.promise_id if entry.outcome else None)
     assert due_state(rules.calendar, snapshot, use, events, "completed").next_due is None
-
-
-def test_which_events_move_the_due_date(rules: Rules) -> None:
-    snapshot = snapshot_service(rules.content, "second_opinion")
-    use = rules.content.service("second_opinion").uses[0].id
-    assert event_moves_due(snapshot, use, "records_complete")   # starts the clock
-    assert not event_moves_due(snapshot, use, "documents_received")
-    assert not event_moves_due(snapshot, use, "identity_confirmed")
 
 
 def test_search_keys_and_kinds() -> None:
