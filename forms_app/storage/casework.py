@@ -135,6 +135,22 @@ class Recorded:
                 != self.before.get(p.promise_id)}
 
 
+def _product_texts(rules: Rules, req: ServiceRequest) -> tuple[str, str]:
+    """(product name, hotline) for the applicant's messages: as the request's snapshot has
+    them, else today's content."""
+    product = req.service_snapshot.get("product", {})
+    return (product.get("name", rules.content.product.name),
+            product.get("hotline", {}).get("display", rules.content.product.hotline.display))
+
+
+def _still_due(service: Any, states: list[PromiseState], recorded: dict[str, dt.date]
+               ) -> list[PromiseState]:
+    """The promises not kept yet: one already kept (by the event just recorded or an earlier
+    one) is no date to announce."""
+    return [p for p in states
+            if not any(e in recorded for e in fulfilling_events(service, p.promise_id))]
+
+
 def record_event(db: Database, rules: Rules, reference: str, event_id: str,
                  event_date: dt.date, details: dict[str, Any], actor: str,
                  hospital_name: str | None = None,
@@ -166,23 +182,16 @@ def record_event(db: Database, rules: Rules, reference: str, event_id: str,
               event_date=event_date.isoformat(), event_details=stored,
               status_before=status_before, status_after=req.status,
               promises_before=before, promises_after=promise_dates(after))
-        product = req.service_snapshot.get("product", {})
-        # a promise already kept (by this event or an earlier one) is no date to announce
-        recorded = req.event_dates()
-        still_due = [p for p in after
-                     if not any(e in recorded for e in fulfilling_events(service, p.promise_id))]
+        product_name, hotline = _product_texts(rules, req)
         link = status_link
         if isinstance(status_link, LinkIssuer):
             # a link is made (and stored) only for a message that is queued
             link = status_link.issue(s, req.id) if event_id in NOTIFY_EVENTS else None
         body = event_message(
-            product_name=product.get("name", rules.content.product.name),
-            service_name=service.name, reference=req.reference,
+            product_name=product_name, service_name=service.name, reference=req.reference,
             event_name=event_name(rules, req.service_snapshot, event_id), event_id=event_id,
-            details=stored, promises=still_due, hospital_name=hospital_name,
-            status_link=link,
-            hotline=product.get("hotline", {}).get("display",
-                                                   rules.content.product.hotline.display))
+            details=stored, promises=_still_due(service, after, req.event_dates()),
+            hospital_name=hospital_name, status_link=link, hotline=hotline)
         queued = queue_event_message(s, req, event_id, body)
         return Recorded(req.reference, event_id, status_before, req.status, before, after,
                         queued)
@@ -352,15 +361,10 @@ def reopen_request(db: Database, rules: Rules, reference: str, reason: str, acto
         after = promise_dates(states)
         refresh_due_state(cal, req)
         # the applicant was told it ended: they hear that it goes on, and what is due by when
-        recorded = req.event_dates()
-        product = req.service_snapshot.get("product", {})
+        product_name, hotline = _product_texts(rules, req)
         queue_message(s, req, reopened_message(
-            product_name=product.get("name", rules.content.product.name),
-            service_name=service.name, reference=req.reference,
-            promises=[p for p in states if not any(
-                e in recorded for e in fulfilling_events(service, p.promise_id))],
-            hotline=product.get("hotline", {}).get("display",
-                                                   rules.content.product.hotline.display),
+            product_name=product_name, service_name=service.name, reference=req.reference,
+            promises=_still_due(service, states, req.event_dates()), hotline=hotline,
             status_link=status_link.issue(s, req.id) if status_link else None))
         audit(s, actor, "request_reopened", req, event_ids=[e.event_id for e in ended],
               reopen_reason=reason, status_before=status_before, status_after=req.status,
