@@ -29,7 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-PG_MIGRATION_LOCK = 7_420_042  # pg_advisory_lock key while migrating
+# pg_advisory_lock(key, schema) while migrating: workers migrating one schema take turns;
+# schemas of their own (one per test, one per tenant) migrate side by side
+PG_MIGRATION_LOCK = 7_420_042
+PG_SCHEMA_KEY = "hashtext(current_schema())"
 
 
 class _NoRowsInLogs(logging.Filter):
@@ -175,12 +178,14 @@ class Database:
                     fcntl.flock(fh, fcntl.LOCK_UN)
         else:
             with self.engine.connect() as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+                conn.execute(text(f"SELECT pg_advisory_lock(:k, {PG_SCHEMA_KEY})"),
+                             {"k": PG_MIGRATION_LOCK})
                 conn.commit()
                 try:
                     self._run_upgrade()
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_MIGRATION_LOCK})
+                    conn.execute(text(f"SELECT pg_advisory_unlock(:k, {PG_SCHEMA_KEY})"),
+                                 {"k": PG_MIGRATION_LOCK})
                     conn.commit()
 
     def _sqlite_lock_path(self) -> Path:

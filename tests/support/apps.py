@@ -3,8 +3,11 @@
 Every test gets a database of its own. Migrating a new SQLite file costs about 0.15 s, and the
 suite makes a few hundred apps, so the migrations run once per test process into a template file
 that each new test database starts as a copy of (the same file `alembic upgrade head` produces;
-`tests/storage` still migrates fresh databases on both engines). Content is loaded once per
-process as well (`forms_app.content`).
+`tests/storage` still migrates fresh databases on both engines). On PostgreSQL the first app of a
+process migrates its schema with Alembic while the statements it runs are recorded; each later
+schema gets them replayed in one round trip (0.03 s instead of 0.2 s of Alembic), and
+`tests/storage/test_migrations_match_models.py` checks that both give the same schema. Content is
+loaded once per process as well (`forms_app.content`).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event, text
 
 from forms_app import create_app
 from forms_app.config import TestConfig
 from forms_app.storage.database import Database
 
 _template: Path | None = None
+_postgres_script: str | None = None
 
 
 def migrated_sqlite_template() -> Path:
@@ -40,15 +45,50 @@ def migrated_sqlite_template() -> Path:
     return _template
 
 
+def migrate_postgres_schema(url: str) -> None:
+    """Bring the empty schema `url` selects to the head revision, as `alembic upgrade head`
+    does: for real the first time in a process (recording the statements), then by replaying
+    them. A schema already migrated (a second app of the same test) is left as it is."""
+    global _postgres_script
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            if conn.scalar(text("SELECT to_regclass('alembic_version')")) is not None:
+                return
+        if _postgres_script is not None:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(_postgres_script)
+            return
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            # catalog lookups, the advisory lock and reads of (empty) tables change nothing
+            if not statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement.strip())
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        db.upgrade()
+        event.remove(db.engine, "before_cursor_execute", record)
+        _postgres_script = ";\n".join(statements)
+    finally:
+        db.dispose()
+
+
 def build_app(folder: Path, **config: Any) -> Flask:
     """An app on `folder` (SQLite database, uploads, no built site) with `config` on top of
     `TestConfig`. A SQLite database not yet in `folder` starts as a copy of the migrated
-    template, unless the test sets AUTO_MIGRATE or a DATABASE_URL of its own."""
+    template, and a PostgreSQL schema is migrated once by `migrate_postgres_schema`, unless the
+    test sets AUTO_MIGRATE (or a SQLite DATABASE_URL of its own)."""
     settings = TestConfig.for_folder(folder, **config)
     database = folder / "forms.db"
-    if "DATABASE_URL" not in config and "AUTO_MIGRATE" not in config:
-        if not database.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(migrated_sqlite_template(), database)
-        settings["AUTO_MIGRATE"] = False
+    url = config.get("DATABASE_URL", "")
+    if "AUTO_MIGRATE" not in config:
+        if not url:
+            if not database.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(migrated_sqlite_template(), database)
+            settings["AUTO_MIGRATE"] = False
+        elif url.startswith("postgresql"):
+            migrate_postgres_schema(url)
+            settings["AUTO_MIGRATE"] = False
     return create_app(settings)
