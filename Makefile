@@ -28,8 +28,11 @@ check: $(STAMP)
 site: $(STAMP)
 	$(PY) -m build_scripts
 
+# Python keeps its bytecode (in __pycache__, ignored by git) even where the machine sets
+# PYTHONDONTWRITEBYTECODE: each test worker and each server or CLI a test starts would otherwise
+# compile the app and the tests again (about 4 s of CPU per worker before the first test runs).
 test: $(STAMP) system-deps
-	$(VENV)/bin/pytest -n 3 $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 serve: $(STAMP) site
 	$(PY) -m forms_app --host $(HOST) --port $(PORT)

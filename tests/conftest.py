@@ -45,9 +45,13 @@ def _start_order(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long tests first (slow, then property, then browser tests; collection order within
-    each): under `pytest -n 2` the workers then end together, instead of one of them starting
-    a 40-second test when the other has nothing left (longest-first scheduling)."""
+    """Long tests first: slow, then property, then browser tests (collection order within
+    each). `make test` runs `pytest -n 3 --dist loadfile --no-loadscope-reorder`: each test
+    module is a unit of work that one worker runs whole (its module fixtures, a Chromium, a
+    built site, set up once), taken in this order by whichever worker is free, so the modules
+    with the longest tests start at once and the workers end together (longest-first). The
+    default `--dist load` hands each worker a quarter of its share in one go, which put most
+    of the long tests on one worker."""
     items.sort(key=_start_order)
 
 

@@ -10,6 +10,7 @@ restart: it is stored once, never twice.
 
 from __future__ import annotations
 
+import http.client
 import sqlite3
 import threading
 import time
@@ -52,6 +53,10 @@ KILL_AFTER_ACKS = 24          # SIGKILL once this many requests were acknowledge
 RUN_CAP_S = 60.0
 
 
+# a connection the kill cut: refused or reset, or a response cut short (IncompleteRead)
+DROPPED = (OSError, http.client.HTTPException)
+
+
 class Load:
     """CLIENTS threads submitting valid requests until stopped; records every outcome."""
 
@@ -73,12 +78,12 @@ class Load:
                 return
             try:  # each submission from a form page of its own, as a browser sends it
                 page = client.get(SUBMIT_PATH)[2]
-            except OSError:
+            except DROPPED:
                 continue
             sub = second_opinion_submission(csrf_token(page), token=submission_token(page))
             try:
                 status, headers, body = client.post_multipart(SUBMIT_PATH, sub.fields, sub.files)
-            except OSError:
+            except DROPPED:
                 with self.lock:
                     self.unknown.append((sub, client))
                 if self.stop.is_set():
