@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from builtsite import ROOT, Site
 
 from build_scripts.assets import IMMUTABLE_NAME
-from build_scripts.compress import COMPRESSIBLE, MIN_SIZE
+from build_scripts.compress import COMPRESSIBLE, MIN_SIZE, precompress
 
 
 def page_files(site: Site) -> list[Path]:
@@ -53,6 +53,22 @@ def test_every_compressible_file_has_gzip_and_brotli_that_decompress_to_it(site:
             assert brotli.decompress(br.read_bytes()) == data, br
             assert br.stat().st_size < len(data), br
     assert checked > 50
+
+
+def test_a_rebuild_compresses_a_changed_file_anew_and_an_unchanged_one_alike(tmp_path: Path
+                                                                            ) -> None:
+    (tmp_path / "a.html").write_text("<p>第一版</p>" * 100, encoding="utf-8")
+    (tmp_path / "b.css").write_text("body { color: #333; }\n" * 100, encoding="utf-8")
+    precompress(tmp_path)
+    first_b = (tmp_path / "b.css.br").read_bytes()
+    (tmp_path / "a.html").write_text("<p>第二版</p>" * 100, encoding="utf-8")
+    report = precompress(tmp_path)
+    assert report.files == 2 and report.gzip_written == report.brotli_written == 2
+    for name in ("a.html", "b.css"):
+        data = (tmp_path / name).read_bytes()
+        assert gzip.decompress((tmp_path / f"{name}.gz").read_bytes()) == data
+        assert brotli.decompress((tmp_path / f"{name}.br").read_bytes()) == data
+    assert (tmp_path / "b.css.br").read_bytes() == first_b
 
 
 def test_nothing_is_compressed_that_gains_nothing(site: Site) -> None:
