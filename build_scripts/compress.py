@@ -87,10 +87,11 @@ def _variants(path: Path) -> tuple[Path, int, bytes, bytes]:
     made = _kept.get(key)
     if made is None:
         made = (gzip_bytes(data), brotli_bytes(data, suffix))
-        with _kept_lock:
-            if _kept_bytes + len(made[0]) + len(made[1]) <= MAX_KEPT_BYTES:
+        size = len(made[0]) + len(made[1])
+        with _kept_lock:  # two threads may make the same file's variants: count them once
+            if key not in _kept and _kept_bytes + size <= MAX_KEPT_BYTES:
                 _kept[key] = made
-                _kept_bytes += len(made[0]) + len(made[1])
+                _kept_bytes += size
     return path, len(data), *made
 
 

@@ -17,6 +17,7 @@ in each test that renders a few pages.
 from __future__ import annotations
 
 import atexit
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,16 +33,13 @@ from forms_app.storage.database import Database
 
 _template: Path | None = None
 _postgres_script: str | None = None
-_bytecode_cache: FileSystemBytecodeCache | None = None
 
 
+@functools.cache
 def shared_bytecode_cache() -> FileSystemBytecodeCache:
-    global _bytecode_cache
-    if _bytecode_cache is None:
-        folder = tempfile.mkdtemp(prefix="forms-jinja-")
-        atexit.register(shutil.rmtree, folder, True)
-        _bytecode_cache = FileSystemBytecodeCache(folder)
-    return _bytecode_cache
+    folder = tempfile.mkdtemp(prefix="forms-jinja-")
+    atexit.register(shutil.rmtree, folder, True)
+    return FileSystemBytecodeCache(folder)
 
 
 def migrated_sqlite_template() -> Path:
