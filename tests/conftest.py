@@ -30,6 +30,10 @@ CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# Chromium 156 preloads a WebUI omnibox popup (two hidden renderers) for every new window, that
+# is for every browser context a test opens: about 1.2 core-seconds each, more than the pages a
+# conversation test drives. No page under test has an address bar.
+BROWSER_UI_OFF = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
 
 AppFactory = Callable[..., Flask]
 
@@ -112,12 +116,33 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
+def disabled_features(arguments: list[str]) -> list[str]:
+    """The features a Chromium command line turns off (Chromium reads only its last switch)."""
+    switches = [a for a in arguments if a.startswith("--disable-features=")]
+    return switches[-1].partition("=")[2].split(",") if switches else []
+
+
+@pytest.fixture(scope="session")
+def chromium_args(chromium_path: str) -> list[str]:
+    """CHROMIUM_ARGS with BROWSER_UI_OFF turned off as well as what Playwright turns off: a
+    second --disable-features would replace Playwright's, so its list is read from one launch."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        probe = p.chromium.launch(executable_path=chromium_path,
+                                  args=[*CHROMIUM_ARGS, "--enable-automation"])
+        session = probe.new_browser_cdp_session()
+        arguments = session.send("Browser.getBrowserCommandLine")["arguments"]
+        probe.close()
+    features = [*disabled_features(arguments), *BROWSER_UI_OFF]
+    return [*CHROMIUM_ARGS, "--disable-features=" + ",".join(dict.fromkeys(features))]
+
+
 @pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
+def browser(chromium_path: str, chromium_args: list[str]) -> Iterator[Any]:
     """Debian's Chromium, headless, one per test module; each test opens its own pages."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=chromium_path, args=chromium_args)
         yield launched
         launched.close()
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 from bs4 import BeautifulSoup
 
@@ -15,17 +13,6 @@ from service_rules.deadlines import shanghai_today
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _shared_conftest() -> ModuleType:
-    """tests/conftest.py by path: `import conftest` would find this folder's own conftest."""
-    path = ROOT / "tests" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_shared_conftest", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHROMIUM_ARGS: list[str] = list(_shared_conftest().CHROMIUM_ARGS)
 # a phone's viewport, for the browser tests of the site
 PHONE = {"width": 390, "height": 844}
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from builtsite import CHROMIUM_ARGS, PHONE, ROOT, Site, build_site
+from builtsite import PHONE, ROOT, Site, build_site
 
 
 @pytest.fixture(scope="session")
