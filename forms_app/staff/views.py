@@ -50,6 +50,7 @@ from ..storage.casework import (
 from ..storage.files import read as read_upload
 from ..storage.models import ServiceRequest
 from ..storage.register import import_by_id
+from ..storage.staff import is_supervisor
 from ..storage.status_links import LinkIssuer
 from ..storage.withdrawal import privacy_state
 from . import bp
@@ -204,7 +205,7 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
         step["event_name"] = event_name(rules, snapshot, step["event"]) if step["event"] else ""
         step["recorded_on"] = events.get(step["event"]) if step["event"] else None
     nxt = next_event(service, req.use_id, events) if req.status not in CLOSED_STATUSES else None
-    audit_rows = audit.entries_for(get_db(), req.id)
+    audit_rows = audit.entries_for(get_db(), req.id, without_views=True)
     doc_names = {d_id: d.name for d_id, d in content.document_by_id.items()}
     sample_names = {s.id: s.name for s in service.samples}
     hospital = content.hospital_by_id.get(req.hospital_id) if req.hospital_id else None
@@ -218,6 +219,8 @@ def _render_request(req: ServiceRequest, *, status: int = 200,
                   for e in req.events],
         event_forms=_event_forms(req, nxt, posted) if req.status not in CLOSED_STATUSES else [],
         closed=req.status in CLOSED_STATUSES, audit_rows=audit_rows, doc_names=doc_names,
+        page_views=audit.views_of(get_db(), req.id),
+        supervisor=is_supervisor(get_db(), current_user.user_id),
         revealed=revealed or {}, reveal_form=RevealForm(), revealable=REVEALABLE,
         sample_names=sample_names,
         detail_value=lambda key, value: sample_names.get(value, value)

@@ -48,3 +48,30 @@ def test_a_supervisor_sees_who_viewed_which_request(app: Flask, staff: FlaskClie
     today = boss.get("/staff/access-log", query_string={"since": "2000-01-01",
                                                         "until": "2100-01-01"})
     assert today.status_code == 200 and ref in today.text
+
+
+def test_the_request_page_sums_up_page_views_and_lists_what_was_done(
+        app: Flask, staff: FlaskClient) -> None:
+    """Page views outnumber everything else on a request handled for weeks: the request page's
+    log lists what was done (and every reveal), and says in one line how often the page was
+    opened, when last and by whom, with the supervisor's link to each view."""
+    ref = new_request(app, "second_opinion", request_date=dt.date(2026, 3, 2))
+    for _ in range(3):
+        assert staff.get(f"/staff/requests/{ref}").status_code == 200
+    assert staff.post(f"/staff/requests/{ref}/reveal", data={"field": "id_number"}) \
+        .status_code == 200
+    boss = _supervisor(app)
+    page = soup(boss.get(f"/staff/requests/{ref}").text)
+    actions = [tr["data-action"] for tr in page.select("#audit tr[data-action]")]
+    assert "request_viewed" not in actions
+    assert actions[0] == "request_created" and actions.count("personal_data_revealed") == 1
+    views = page.select_one("#page-views")
+    assert views["data-count"] == "4"
+    assert "4 次" in views.text and "li.zhuguan" in views.text
+    link = views.select_one("a")["href"]
+    listed = soup(boss.get(link).text).select("#access-log tbody tr")
+    assert [r["data-action"] for r in listed].count("request_viewed") == 4
+    assert {r["data-reference"] for r in listed} == {ref}
+    # an ordinary account sees the sum but no link to a page it may not open
+    mine = soup(staff.get(f"/staff/requests/{ref}").text).select_one("#page-views")
+    assert mine["data-count"] == "5" and "wang.fang" in mine.text and mine.select_one("a") is None
