@@ -116,7 +116,8 @@ def login() -> Any:
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        account = check_credentials(get_db(), form.username.data.strip(), form.password.data)
+        account = check_credentials(get_db(), form.username.data.strip(), form.password.data,
+                                    hash_method=current_app.config["PASSWORD_HASH_METHOD"])
         if account is not None:
             session.clear()
             session.permanent = True

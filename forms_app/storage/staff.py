@@ -4,6 +4,7 @@ resetting accounts. Passwords are stored as werkzeug hashes only."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,8 +14,13 @@ from .audit import audit
 from .database import Database
 from .models import AuditLog, StaffUser
 
-# a hash to compare against when the username does not exist (same work either way)
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash to compare against when the username does not exist: made with the method real
+    accounts use, so an unknown name costs the same work as a wrong password. Made on the first
+    such sign-in, not at import (one scrypt in every process that imports the app)."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 @dataclass(frozen=True)
@@ -39,11 +45,13 @@ def active_account(db: Database, user_id: int, session_version: int) -> StaffAcc
         return _account(user)
 
 
-def check_credentials(db: Database, username: str, password: str) -> StaffAccount | None:
+def check_credentials(db: Database, username: str, password: str, *,
+                      hash_method: str = "scrypt") -> StaffAccount | None:
+    """The account whose password this is. `hash_method`: the app's PASSWORD_HASH_METHOD."""
     with db.read_session() as s:
         user = s.scalar(select(StaffUser).where(StaffUser.username == username))
         if user is None or not user.active:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(hash_method), password)
             return None
         if not check_password_hash(user.password_hash, password):
             return None

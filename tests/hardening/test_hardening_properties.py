@@ -384,7 +384,7 @@ def staff_client(hostile_app: Flask) -> FlaskClient:
     """A signed-in staff member and one stored request to act on."""
     with hostile_app.extensions["forms_db"].write_session() as s:
         s.add(StaffUser(username="hardening", password_hash=generate_password_hash(
-            "correct horse battery")))
+            "correct horse battery", method=hostile_app.config["PASSWORD_HASH_METHOD"])))
     client = hostile_app.test_client()
     token = csrf_token(client.get("/staff/login").data)
     resp = client.post("/staff/login", data={"csrf_token": token, "username": "hardening",

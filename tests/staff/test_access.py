@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -141,6 +142,27 @@ def test_a_production_app_stores_scrypt_hashes(tmp_path: Path) -> None:
         stored = s.scalar(select(StaffUser.password_hash).where(StaffUser.username == "li.lei"))
     assert stored.startswith("scrypt:") and PASSWORD not in stored
     assert sign_in(app.test_client(), "li.lei", PASSWORD).status_code == 302
+
+
+def test_an_unknown_name_costs_the_same_hash_as_a_real_account(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sign-in with a name no account has still checks the password, against a hash made with
+    the app's PASSWORD_HASH_METHOD (the work a real account's wrong password costs)."""
+    from forms_app.storage import staff as staff_storage
+
+    checked: list[str] = []
+    real_check = staff_storage.check_password_hash
+
+    def spy(pwhash: str, password: str) -> bool:
+        checked.append(pwhash)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(staff_storage, "check_password_hash", spy)
+    for method in ("scrypt:16384:8:1", "pbkdf2:sha256:1000"):
+        app = make_app(tmp_path / method.replace(":", "-"), PASSWORD_HASH_METHOD=method)
+        assert sign_in(app.test_client(), "no.such.person", PASSWORD).status_code == 401
+        assert checked.pop().startswith(method + "$")
+    assert not checked
 
 
 def test_csrf_is_required_when_enabled(tmp_path: Path) -> None:
