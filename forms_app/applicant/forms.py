@@ -26,7 +26,6 @@ from wtforms import (
     HiddenField,
     MultipleFileField,
     RadioField,
-    SelectField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -45,6 +44,7 @@ from service_rules.identity import (
 from service_rules.models import Content, Service
 
 from ..web.forms import ConsentField, Form
+from ..web.widgets import ListedSelectField
 
 # what the file picker offers (the bytes are checked again on arrival: see uploads.py)
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
@@ -315,11 +315,11 @@ def form_class(content: Content, service_id: str) -> type[RequestForm]:
             SelectChoice(c.id, c.name) for c in content.cities
             if content.hospitals_in(c.id, service.id)]
         city_choices.append(SelectChoice(OTHER_CITY, "其他城市（不在上面的列表中）"))
-        attrs["city"] = SelectField(
+        attrs["city"] = ListedSelectField(
             "就诊城市", choices=city_choices,
             validators=[required("请选择就诊城市。")],
             invalid_choice_message="请从列表中选择就诊城市。")
-        attrs["hospital"] = SelectField(
+        attrs["hospital"] = ListedSelectField(
             "医院", choices=hospital_choices(content, service.id), validate_choice=False,
             description="只列出能提供本项服务的合作医院。")
 
@@ -426,7 +426,7 @@ def _validate_last4(form: Any, field: Any) -> None:
 class DocumentsForm(Form):
     """Documents sent after submitting, from the status page."""
 
-    document_type = SelectField("资料类型", choices=[], validate_choice=True,
+    document_type = ListedSelectField("资料类型", choices=[], validate_choice=True,
                                 invalid_choice_message="请从列表中选择资料类型。")
     files = MultipleFileField("选择文件", render_kw={"accept": ACCEPT},
                               description="PDF、JPG 或 PNG，可以一次选择几个文件；"

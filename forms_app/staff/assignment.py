@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, g, redirect, url_for
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import Length
 
 from service_rules.workflow import CLOSED_STATUSES
@@ -16,6 +16,7 @@ from ..storage import get_db
 from ..storage.assignment import NotAssignable, active_usernames, assign
 from ..storage.models import ServiceRequest
 from ..web.forms import Form
+from ..web.widgets import ListedSelectField
 from . import bp
 from .views import _render_request, _request_or_404, actor
 
@@ -25,7 +26,7 @@ UNASSIGN = "unassign"
 
 
 class AssignmentForm(Form):
-    assignee = SelectField("分配给", choices=[], validate_choice=False)
+    assignee = ListedSelectField("分配给", choices=[], validate_choice=False)
     # which button was pressed: ASSIGN_ME, ASSIGN_CHOSEN or UNASSIGN
     action = StringField(validators=[Length(max=16)])
 

@@ -6,12 +6,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from service_rules.workflow import EVENT_FIELDS, REQUIRED_FIELDS
 
 from ..web.forms import Form
+from ..web.widgets import ListedSelectField
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 TOO_LONG = "内容太长了，最多%(max)d个字。"
@@ -43,11 +44,12 @@ class EventForm(Form):
     the template (`fields_for`) and ignored by `event_problems`."""
 
     event_date = DateField("发生日期", validators=[DataRequired("请填写日期（年-月-日）。")])
-    hospital_id = SelectField("医院", choices=[], validate_choice=False, validators=[Optional()])
+    hospital_id = ListedSelectField("医院", choices=[], validate_choice=False,
+                                    validators=[Optional()])
     appointment_date = DateField("就诊日期", validators=[Optional()])
     appointment_time = StringField("就诊时间", validators=[Optional(), Length(max=5)],
                                    render_kw={"placeholder": "09:30", "inputmode": "numeric"})
-    sample_type = SelectField("样本类型", choices=[], validate_choice=False,
+    sample_type = ListedSelectField("样本类型", choices=[], validate_choice=False,
                               validators=[Optional()])
     # arrangement details the applicant reads on the status page and in the message
     department = StringField("科室", validators=[Optional(), Length(max=50, message=TOO_LONG)])
