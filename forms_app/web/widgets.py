@@ -30,14 +30,13 @@ class ListedSelect(Select):
 
     @classmethod
     def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
-        attributes = tuple(sorted((choice.render_kw or {}).items()))
-        try:
-            hash((choice.value, choice.label, attributes))
-        except TypeError:  # an unhashable value: rendered as WTForms does, every time
-            return super().render_option(choice, **kwargs)
-        if kwargs:
-            return super().render_option(choice, **kwargs)
-        return _option(choice.value, choice.label, bool(choice.selected), attributes)
+        if not kwargs:
+            try:
+                return _option(choice.value, choice.label, bool(choice.selected),
+                               tuple(sorted((choice.render_kw or {}).items())))
+            except TypeError:  # an unhashable value: rendered as WTForms does, every time
+                pass
+        return super().render_option(choice, **kwargs)
 
 
 class ListedSelectField(SelectField):
