@@ -77,8 +77,10 @@ class SmtpSink:
                 lambda: SMTP(handler, hostname="sink.test", enable_SMTPUTF8=True),
                 sock=self._sock)
 
-        self._server = self._loop.run_until_complete(start())
+        # the loop runs only in its thread: a test's main thread may be inside another loop
+        # (Playwright's sync API keeps one there for the whole test process)
         self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
