@@ -159,27 +159,32 @@ def chromium_args(chromium_path: str, playwright: Any) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def _chromium(chromium_path: str, chromium_args: list[str], playwright: Any) -> Iterator[Any]:
-    launched = playwright.chromium.launch(executable_path=chromium_path, args=chromium_args)
-    yield launched
-    launched.close()
+def _chromium(chromium_path: str, chromium_args: list[str], playwright: Any
+              ) -> Iterator[Callable[[], Any]]:
+    """The test process's Chromium, launched again if it has crashed."""
+    launched: list[Any] = []
+
+    def current() -> Any:
+        if not launched or not launched[0].is_connected():
+            launched[:] = [playwright.chromium.launch(executable_path=chromium_path,
+                                                      args=chromium_args)]
+        return launched[0]
+
+    yield current
+    if launched and launched[0].is_connected():
+        launched[0].close()
 
 
 @pytest.fixture(scope="module")
-def browser(_chromium: Any, chromium_path: str, chromium_args: list[str], playwright: Any
-            ) -> Iterator[Any]:
+def browser(_chromium: Callable[[], Any]) -> Iterator[Any]:
     """Debian's Chromium, headless; each test opens its own pages in contexts of its own. One
-    Chromium serves every module of a test process (a launch costs about a core-second); a
-    module gets a new one if an earlier module's crashed, and what a module left open is
-    closed when it ends, so no module sees another's pages."""
-    launched = _chromium
-    if not launched.is_connected():
-        launched = playwright.chromium.launch(executable_path=chromium_path, args=chromium_args)
+    Chromium serves every module of a test process (a Playwright driver and a Chromium cost
+    about 0.8 core-s to start); what a module left open is closed when it ends, so no module
+    sees another's pages."""
+    launched = _chromium()
     yield launched
     for context in list(launched.contexts):
         context.close()
-    if launched is not _chromium:
-        launched.close()
 
 
 def postgres_available() -> bool:
