@@ -205,12 +205,16 @@ class GunicornServer:
         self.stop()
 
 
+@dataclass
 class ProductionServer(GunicornServer):
     """The server `make serve` runs (`python -m forms_app`: waitress), on a socket opened
     here; the same environment, lifecycle and log as `GunicornServer`."""
 
+    idle_timeout: int = 20                   # --idle-timeout: seconds before an idle one is closed
+
     def command(self, fd: int) -> list[str]:
-        return [sys.executable, "-m", "forms_app", "--fd", str(fd), "--idle-timeout", "20"]
+        return [sys.executable, "-m", "forms_app", "--fd", str(fd),
+                "--idle-timeout", str(self.idle_timeout)]
 
 
 # -- HTTP client ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.consistency import count_requests
 from tests.support.gunicorn_harness import (
     HOST,
     SUBMIT_PATH,
@@ -99,18 +100,57 @@ def test_slow_clients_do_not_starve_ordinary_requests(server: ProductionServer, 
     assert p99(busy) < 1.0
 
 
-def test_an_upload_over_a_slow_link_succeeds(server: ProductionServer) -> None:
-    """4 MB at about 100 KB/s: some 40 s, longer than gunicorn's worker timeout of 30 s."""
-    client = Client(server.base_url, timeout=120)
+# A short idle timeout for the two tests of it below: what they prove (a connection that goes
+# quiet is closed, one that keeps sending is not, however long the upload) holds at any timeout,
+# and at the served 60 s the slow upload would keep a test process waiting for minutes.
+IDLE_TIMEOUT = 2
+
+
+@pytest.fixture
+def impatient_server(tmp_path: Path) -> Iterator[ProductionServer]:
+    with ProductionServer(tmp_path, env={"SITE_DIR": str(tmp_path / "no-site")},
+                          idle_timeout=IDLE_TIMEOUT) as srv:
+        yield srv
+
+
+def upload_head(client: Client, body_length: int, ctype: str) -> bytes:
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    return (f"POST {SUBMIT_PATH} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {body_length}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ).encode()
+
+
+def slow_link_submission(client: Client, pdf_bytes: int) -> tuple[bytes, bytes]:
+    """The request head and body of a second-opinion submission with a PDF of `pdf_bytes`."""
     _s, _h, page = client.get(SUBMIT_PATH)
-    pdf = padded_pdf(4 * 1024 * 1024)  # a real PDF: uploads are opened before acceptance
+    pdf = padded_pdf(pdf_bytes)  # a real PDF: uploads are opened before acceptance
     sub = second_opinion_submission(csrf_token(page), pdf=pdf)
     body, ctype = encode_multipart(sub.fields, sub.files)
-    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    head = (f"POST {SUBMIT_PATH} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {ctype}\r\n"
-            f"Content-Length: {len(body)}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n")
-    with socket.create_connection((HOST, server.port), timeout=120) as sock:
-        sock.sendall(head.encode())
+    return upload_head(client, len(body), ctype), body
+
+
+def test_a_stalled_upload_is_closed_after_the_idle_timeout(
+        impatient_server: ProductionServer) -> None:
+    """Half an upload, then silence: the server closes the connection once it has been idle
+    for the timeout, not before, and the app never sees the request."""
+    client = Client(impatient_server.base_url, timeout=30)
+    head, body = slow_link_submission(client, 256 * 1024)
+    with socket.create_connection((HOST, impatient_server.port), timeout=30) as sock:
+        sock.sendall(head + body[:len(body) // 2])
+        quiet_from = time.monotonic()
+        closed = sock.recv(65536)  # a timeout here (30 s) would mean the server never closed it
+        quiet_for = time.monotonic() - quiet_from
+    assert closed == b""
+    assert quiet_for >= IDLE_TIMEOUT
+    assert count_requests(str(impatient_server.database_url)) == 0
+
+
+def test_an_upload_over_a_slow_link_succeeds(impatient_server: ProductionServer) -> None:
+    """1 MB at about 100 KB/s: some 10 s, five times the idle timeout, never idle for long."""
+    client = Client(impatient_server.base_url, timeout=60)
+    head, body = slow_link_submission(client, 1024 * 1024)
+    with socket.create_connection((HOST, impatient_server.port), timeout=60) as sock:
+        sock.sendall(head)
         chunk = 10 * 1024
         started = time.monotonic()
         for offset in range(0, len(body), chunk):
@@ -130,7 +170,7 @@ def test_an_upload_over_a_slow_link_succeeds(server: ProductionServer) -> None:
     status = int(status_line.split()[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in
                (line.partition(":") for line in rest.split("\r\n\r\n")[0].split("\r\n"))}
-    assert elapsed > 30
+    assert elapsed > 4 * IDLE_TIMEOUT
     assert reference_from(status, headers) is not None, reply[:300]
 
 
