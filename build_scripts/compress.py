@@ -13,7 +13,9 @@ import gzip
 import hashlib
 import io
 import os
-import threading
+import tempfile
+import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,39 +72,88 @@ def _write_or_remove(target: Path, variant: bytes, original_size: int) -> bool:
     return False
 
 
-# Variants already made in this process, by the file's digest: a rebuild (the preview after each
-# edit, a check of edited content) recompresses only what changed, not the theme's scripts and
-# styles (over half of a build's time at these settings). Bounded, as a preview runs for hours.
+# Variants already made, by the file's digest, kept in the project's `.cache/` (where Material
+# for MkDocs' plugins keep theirs): a rebuild (the preview after each edit, `make site` again, a
+# check of edited content, each test build) compresses only what changed, not the theme's
+# scripts and styles, over half of a build's time at these settings. A kept variant is used only
+# after it decompresses to the file (a cut-short or damaged one is made again), and the folder
+# is trimmed to its newest `MAX_KEPT_BYTES` after each build, as a preview runs for hours.
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "compressed"
 MAX_KEPT_BYTES = 64 * 1024 * 1024
-_kept: dict[tuple[bytes, str], tuple[bytes, bytes]] = {}
-_kept_bytes = 0
-_kept_lock = threading.Lock()
 
 
-def _variants(path: Path) -> tuple[Path, int, bytes, bytes]:
-    global _kept_bytes
+def _kept_names(digest: str, suffix: str) -> tuple[str, str]:
+    quality = 5 if suffix in FAST_SUFFIXES else 11
+    stem = f"{digest}{suffix}"
+    return f"{stem}.gzip9.gz", f"{stem}.brotli{quality}.br"
+
+
+def _read_kept(path: Path, data: bytes, decompress: Callable[[bytes], bytes]) -> bytes | None:
+    try:
+        variant = path.read_bytes()
+        if decompress(variant) != data:
+            return None
+        os.utime(path)  # recently used: kept longest by the trim
+        return variant
+    except (OSError, ValueError, EOFError, zlib.error, brotli.error):
+        return None
+
+
+def _keep(path: Path, variant: bytes) -> None:
+    """Written under a temporary name and renamed: another build reading it at the same time
+    sees the whole file or none. A folder that cannot be written only means no cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(variant)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _variants(path: Path, cache_dir: Path | None) -> tuple[Path, int, bytes, bytes]:
     data = path.read_bytes()
     suffix = path.suffix.lower()
-    key = (hashlib.sha256(data).digest(), suffix)
-    made = _kept.get(key)
-    if made is None:
-        made = (gzip_bytes(data), brotli_bytes(data, suffix))
-        size = len(made[0]) + len(made[1])
-        with _kept_lock:  # two threads may make the same file's variants: count them once
-            if key not in _kept and _kept_bytes + size <= MAX_KEPT_BYTES:
-                _kept[key] = made
-                _kept_bytes += size
-    return path, len(data), *made
+    if cache_dir is None:
+        return path, len(data), gzip_bytes(data), brotli_bytes(data, suffix)
+    gz_name, br_name = _kept_names(hashlib.sha256(data).hexdigest(), suffix)
+    gz = _read_kept(cache_dir / gz_name, data, gzip.decompress)
+    if gz is None:
+        gz = gzip_bytes(data)
+        _keep(cache_dir / gz_name, gz)
+    br = _read_kept(cache_dir / br_name, data, brotli.decompress)
+    if br is None:
+        br = brotli_bytes(data, suffix)
+        _keep(cache_dir / br_name, br)
+    return path, len(data), gz, br
 
 
-def precompress(site_dir: Path) -> CompressReport:
-    """Write `.gz` and `.br` beside every compressible file of `site_dir`."""
+def trim_cache(cache_dir: Path, max_bytes: int = MAX_KEPT_BYTES) -> None:
+    """Remove the least recently used variants until the folder holds at most `max_bytes`."""
+    try:
+        entries = [(e.stat().st_mtime, e.stat().st_size, Path(e.path))
+                   for e in os.scandir(cache_dir) if e.is_file()]
+    except OSError:
+        return
+    total = sum(size for _mtime, size, _path in entries)
+    for _mtime, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+
+
+def precompress(site_dir: Path, cache_dir: Path | None = CACHE_DIR) -> CompressReport:
+    """Write `.gz` and `.br` beside every compressible file of `site_dir`, taking the variants
+    of files compressed before from `cache_dir` (None: make every one anew)."""
     report = CompressReport()
     paths = [p for p in sorted(Path(site_dir).rglob("*"))
              if p.is_file() and p.suffix not in {".gz", ".br"} and is_compressible(p)]
     # zlib and brotli release the GIL while they compress: one thread per CPU
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for path, size, gz, br in pool.map(_variants, paths):
+        made = pool.map(_variants, paths, [cache_dir] * len(paths))
+        for path, size, gz, br in made:
             report.files += 1
             report.original_bytes += size
             if _write_or_remove(path.with_name(path.name + ".gz"), gz, size):
@@ -115,4 +166,6 @@ def precompress(site_dir: Path) -> CompressReport:
                 report.brotli_bytes += len(br)
             else:
                 report.brotli_bytes += size
+    if cache_dir is not None:
+        trim_cache(cache_dir)
     return report
