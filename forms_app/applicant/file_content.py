@@ -14,9 +14,6 @@ from __future__ import annotations
 import io
 import logging
 
-from PIL import Image
-from pypdf import PasswordType, PdfReader
-
 # a 64-megapixel photo is larger than any phone takes by default; at most 256 MB decoded (RGBA)
 MAX_IMAGE_PIXELS = 64_000_000
 
@@ -40,7 +37,13 @@ def content_problem(data: bytes, extension: str) -> str | None:
     return _image_problem(data, extension)
 
 
+# pypdf and Pillow are imported by the first upload, not by every process that imports the app
+# (a tenth of a second each: a server worker, a CLI command, a test that sends no file)
+
+
 def _pdf_problem(data: bytes) -> str | None:
+    from pypdf import PasswordType, PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -51,6 +54,8 @@ def _pdf_problem(data: bytes) -> str | None:
 
 
 def _image_problem(data: bytes, extension: str) -> str | None:
+    from PIL import Image
+
     fmt = _PILLOW_FORMATS[extension]
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as image:
