@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import io
 import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+
+from service_rules import file_cache
 
 # Text formats the site has (MkDocs, Material, our build); images other than SVG are already
 # compressed.
@@ -72,13 +73,13 @@ def _write_or_remove(target: Path, variant: bytes, original_size: int) -> bool:
     return False
 
 
-# Variants already made, by the file's digest, kept in the project's `.cache/` (where Material
-# for MkDocs' plugins keep theirs): a rebuild (the preview after each edit, `make site` again, a
-# check of edited content, each test build) compresses only what changed, not the theme's
-# scripts and styles, over half of a build's time at these settings. A kept variant is used only
-# after it decompresses to the file (a cut-short or damaged one is made again), and the folder
-# is trimmed to its newest `MAX_KEPT_BYTES` after each build, as a preview runs for hours.
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "compressed"
+# Variants already made, by the file's digest (`service_rules.file_cache`): a rebuild (the
+# preview after each edit, `make site` again, a check of edited content, each test build)
+# compresses only what changed, not the theme's scripts and styles, over half of a build's time
+# at these settings. A kept variant is used only after it decompresses to the file (a cut-short
+# or damaged one is made again); the folder keeps the newest `MAX_KEPT_BYTES`, as a preview runs
+# for hours.
+CACHE_DIR = file_cache.CACHE_ROOT / "compressed"
 MAX_KEPT_BYTES = 64 * 1024 * 1024
 
 
@@ -88,28 +89,18 @@ def _kept_names(digest: str, suffix: str) -> tuple[str, str]:
     return f"{stem}.gzip9.gz", f"{stem}.brotli{quality}.br"
 
 
-def _read_kept(path: Path, data: bytes, decompress: Callable[[bytes], bytes]) -> bytes | None:
-    try:
-        variant = path.read_bytes()
-        if decompress(variant) != data:
-            return None
-        os.utime(path)  # recently used: kept longest by the trim
-        return variant
-    except (OSError, ValueError, EOFError, zlib.error, brotli.error):
-        return None
-
-
-def _keep(path: Path, variant: bytes) -> None:
-    """Written under a temporary name and renamed: another build reading it at the same time
-    sees the whole file or none. A folder that cannot be written only means no cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(variant)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+def _kept_variant(path: Path, data: bytes, make: Callable[[], bytes],
+                  decompress: Callable[[bytes], bytes]) -> bytes:
+    kept = file_cache.read_kept(path)
+    if kept is not None:
+        try:
+            if decompress(kept) == data:
+                return kept
+        except (ValueError, EOFError, zlib.error, brotli.error):
+            pass
+    made = make()
+    file_cache.keep(path, made)
+    return made
 
 
 def _variants(path: Path, cache_dir: Path | None) -> tuple[Path, int, bytes, bytes]:
@@ -118,30 +109,10 @@ def _variants(path: Path, cache_dir: Path | None) -> tuple[Path, int, bytes, byt
     if cache_dir is None:
         return path, len(data), gzip_bytes(data), brotli_bytes(data, suffix)
     gz_name, br_name = _kept_names(hashlib.sha256(data).hexdigest(), suffix)
-    gz = _read_kept(cache_dir / gz_name, data, gzip.decompress)
-    if gz is None:
-        gz = gzip_bytes(data)
-        _keep(cache_dir / gz_name, gz)
-    br = _read_kept(cache_dir / br_name, data, brotli.decompress)
-    if br is None:
-        br = brotli_bytes(data, suffix)
-        _keep(cache_dir / br_name, br)
+    gz = _kept_variant(cache_dir / gz_name, data, lambda: gzip_bytes(data), gzip.decompress)
+    br = _kept_variant(cache_dir / br_name, data, lambda: brotli_bytes(data, suffix),
+                       brotli.decompress)
     return path, len(data), gz, br
-
-
-def trim_cache(cache_dir: Path, max_bytes: int = MAX_KEPT_BYTES) -> None:
-    """Remove the least recently used variants until the folder holds at most `max_bytes`."""
-    try:
-        entries = [(e.stat().st_mtime, e.stat().st_size, Path(e.path))
-                   for e in os.scandir(cache_dir) if e.is_file()]
-    except OSError:
-        return
-    total = sum(size for _mtime, size, _path in entries)
-    for _mtime, size, path in sorted(entries):
-        if total <= max_bytes:
-            break
-        path.unlink(missing_ok=True)
-        total -= size
 
 
 def precompress(site_dir: Path, cache_dir: Path | None = CACHE_DIR) -> CompressReport:
@@ -167,5 +138,5 @@ def precompress(site_dir: Path, cache_dir: Path | None = CACHE_DIR) -> CompressR
             else:
                 report.brotli_bytes += size
     if cache_dir is not None:
-        trim_cache(cache_dir)
+        file_cache.trim(cache_dir, MAX_KEPT_BYTES)
     return report

@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
+import hashlib
+import pickle
 import re
 from pathlib import Path
 from typing import Any
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
+from . import file_cache
 from .problems import ContentError, Problem
+
+PICKLE_PROTOCOL = 5
 
 Loc = tuple[str | int, ...]
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed(text: str) -> Any:
-    """The tree of `text`, kept: the preview re-reads every file after each edit and a check,
-    build or diff reads the same unchanged files again, and ruamel's parser is the slow part
-    (0.14 s for the whole content; a copy of the tree takes a fifth of that). Never handed out
-    itself: callers get a deep copy (line numbers included) they may change."""
+# Trees already parsed, by the digest of the text and of how it was parsed. ruamel's parser is
+# the slow part of loading content (0.15 s for the whole of it, in every server worker, CLI
+# command and build); reading a kept tree back takes a few milliseconds. Like the bytecode in
+# __pycache__, the folder is part of the checkout: a pickle is trusted as the code is.
+YAML_CACHE = file_cache.CACHE_ROOT / "yaml"
+MAX_KEPT_BYTES = 16 * 1024 * 1024
+_PARSER = f"ruamel.yaml {ruamel.yaml.__version__} rt no-duplicate-keys; pickle {PICKLE_PROTOCOL}"
+
+
+def _parse(text: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     return yaml.load(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _pickled(text: str) -> bytes | None:
+    """The tree of `text` (line numbers included) as a pickle, from the folder when it was
+    parsed before; None if it cannot be pickled. Kept in memory too: the preview re-reads every
+    file after each edit and a check, build or diff reads the same unchanged files again. Each
+    caller unpickles a tree of its own that it may change."""
+    key = hashlib.sha256(f"{_PARSER}\n{text}".encode()).hexdigest()
+    path = YAML_CACHE / f"{key}.pickle"
+    kept = file_cache.read_kept(path)
+    if kept is not None:
+        try:
+            pickle.loads(kept)
+            return kept
+        except Exception:  # noqa: BLE001 - cut short or damaged: parse again
+            pass
+    tree = _parse(text)  # syntax errors are raised here, and nothing is kept
+    try:
+        made = pickle.dumps(tree, protocol=PICKLE_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    file_cache.keep(path, made)
+    file_cache.trim(YAML_CACHE, MAX_KEPT_BYTES)
+    return made
 
 
 def read_yaml(path: Path, display_name: str) -> Any:
@@ -41,7 +75,8 @@ def read_yaml(path: Path, display_name: str) -> Any:
         raise ContentError([Problem(display_name, "", "文件不是 UTF-8 编码，中文会显示成乱码。",
                                     "请用编辑器把文件另存为 UTF-8 编码。")]) from None
     try:
-        return copy.deepcopy(_parsed(text))
+        made = _pickled(text)
+        return pickle.loads(made) if made is not None else _parse(text)
     except DuplicateKeyError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         found = re.search(r'duplicate key "(.*?)"', str(exc.problem))

@@ -1,5 +1,6 @@
 """The build's kept variants (`.cache/compressed`): an unchanged file is not compressed again,
-a damaged kept variant is never written into the site, and the folder stays bounded."""
+a damaged kept variant is never written into the site, a variant used again counts as recent
+(the folder is trimmed to the recently used: tests/rules/test_file_cache.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import brotli
 import pytest
 
 from build_scripts import compress
-from build_scripts.compress import precompress, trim_cache
+from build_scripts.compress import precompress
 
 
 def write_site(root: Path) -> dict[str, bytes]:
@@ -80,17 +81,6 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path) -> None:
     report = precompress(tmp_path / "site", blocker / "cache")
     assert report.brotli_written == len(files)
     assert_variants_decompress(tmp_path / "site", files)
-
-
-def test_the_trim_removes_the_least_recently_used_first(tmp_path: Path) -> None:
-    for age, name in enumerate(["newest", "middle", "oldest"]):
-        path = tmp_path / name
-        path.write_bytes(b"x" * 1000)
-        os.utime(path, (1_000_000 - age * 100, 1_000_000 - age * 100))
-    trim_cache(tmp_path, max_bytes=2000)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "newest"]
-    trim_cache(tmp_path, max_bytes=2000)
-    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_a_variant_used_again_counts_as_recent(tmp_path: Path) -> None:
