@@ -56,9 +56,12 @@ def gzip_bytes(data: bytes) -> bytes:
 FAST_SUFFIXES = frozenset({".map"})
 
 
+def brotli_quality(suffix: str) -> int:
+    return 5 if suffix in FAST_SUFFIXES else 11
+
+
 def brotli_bytes(data: bytes, suffix: str) -> bytes:
-    quality = 5 if suffix in FAST_SUFFIXES else 11
-    return brotli.compress(data, mode=brotli.MODE_TEXT, quality=quality)
+    return brotli.compress(data, mode=brotli.MODE_TEXT, quality=brotli_quality(suffix))
 
 
 def is_compressible(path: Path) -> bool:
@@ -84,9 +87,8 @@ MAX_KEPT_BYTES = 64 * 1024 * 1024
 
 
 def _kept_names(digest: str, suffix: str) -> tuple[str, str]:
-    quality = 5 if suffix in FAST_SUFFIXES else 11
     stem = f"{digest}{suffix}"
-    return f"{stem}.gzip9.gz", f"{stem}.brotli{quality}.br"
+    return f"{stem}.gzip9.gz", f"{stem}.brotli{brotli_quality(suffix)}.br"
 
 
 def _kept_variant(path: Path, data: bytes, make: Callable[[], bytes],

@@ -6,7 +6,8 @@ to open it cannot be read by staff either); a JPEG or PNG must decode in full wi
 Work stays bounded: files are already within the size limit, the pixel count is checked from
 the image's header before any pixel is decoded (a few bytes can claim billions of pixels),
 and a JPEG is decoded at an eighth of its size (every byte of it is still read and checked,
-in a sixty-fourth of the memory).
+in a sixty-fourth of the memory). pypdf and Pillow are imported by the first file checked, not
+by every process that imports the app (a server worker, a CLI command, a test that sends none).
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ def content_problem(data: bytes, extension: str) -> str | None:
     if extension == "pdf":
         return _pdf_problem(data)
     return _image_problem(data, extension)
-
-
-# pypdf and Pillow are imported by the first upload, not by every process that imports the app
-# (a tenth of a second each: a server worker, a CLI command, a test that sends no file)
 
 
 def _pdf_problem(data: bytes) -> str | None:

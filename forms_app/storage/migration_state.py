@@ -20,7 +20,7 @@ from sqlalchemy import Connection, inspect, text
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
-def _assigned_strings(source: str) -> dict[str, object]:
+def _assigned_literals(source: str) -> dict[str, object]:
     """The module-level `name = <literal>` assignments of a migration script."""
     values: dict[str, object] = {}
     for node in ast.parse(source).body:
@@ -39,7 +39,7 @@ def head_revision(versions_dir: Path) -> str | None:
     one before, one script has no parent); None for branches, merges or anything unexpected."""
     parents: dict[str, str | None] = {}
     for script in sorted(versions_dir.glob("*.py")):
-        values = _assigned_strings(script.read_text(encoding="utf-8"))
+        values = _assigned_literals(script.read_text(encoding="utf-8"))
         revision, down = values.get("revision"), values.get("down_revision")
         if not isinstance(revision, str) or not (down is None or isinstance(down, str)) \
                 or revision in parents or values.get("depends_on") is not None:
